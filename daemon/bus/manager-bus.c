@@ -1,0 +1,407 @@
+/* org.dlrd1.Manager: argument decoding, authorisation, and error mapping around the manager's changes. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/capability.h>
+
+#include "bus.h"
+#include "shared/cleanup.h"
+#include "shared/log.h"
+
+
+
+/* Changing methods need root or CAP_NET_ADMIN (polkit integration comes with the system service). */
+static int check_privileged(sd_bus_message *msg, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        uid_t euid;
+        int r;
+
+        r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EFFECTIVE_CAPS | SD_BUS_CREDS_AUGMENT,
+                &creds);
+        if (r < 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "cannot determine the caller's identity");
+        if (sd_bus_creds_get_euid(creds, &euid) >= 0 && euid == 0)
+                return 0;
+        if (sd_bus_creds_has_effective_cap(creds, CAP_NET_ADMIN) > 0)
+                return 0;
+        return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
+                "changing dlrd's configuration needs root or CAP_NET_ADMIN");
+}
+
+static int reply_error(sd_bus_message *msg, const DlrError *e)
+{
+        const char *name = dlr_error_kind_to_string(e->kind);
+        return sd_bus_reply_method_errorf(msg, name ? name : "org.dlrd1.Error.Internal", "%s",
+                e->msg[0] ? e->msg : "failed");
+}
+
+#define CHECK_PRIVILEGED(msg, error)                                                                          \
+        do {                                                                                                  \
+                int _r = check_privileged(msg, error);                                                        \
+                if (_r < 0)                                                                                   \
+                        return _r;                                                                            \
+        } while (0)
+
+static int method_create_router(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        _cleanup_free_ char *path = NULL;
+        const char *name;
+        uint32_t table;
+        DlrError e = {};
+        int r;
+
+        CHECK_PRIVILEGED(msg, error);
+        r = sd_bus_message_read(msg, "su", &name, &table);
+        if (r < 0)
+                return r;
+        if (manager_create_router(m, name, table, &e) < 0)
+                return reply_error(msg, &e);
+        r = bus_router_path(name, &path);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, "o", path);
+}
+
+static int method_delete_router(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        const char *name;
+        DlrError e = {};
+        int r;
+
+        CHECK_PRIVILEGED(msg, error);
+        r = sd_bus_message_read(msg, "s", &name);
+        if (r < 0)
+                return r;
+        if (manager_delete_router(m, name, &e) < 0)
+                return reply_error(msg, &e);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_create_lif(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        _cleanup_free_ char *path = NULL;
+        char *addresses[DLR_ADDRESSES_MAX + 1];
+        const char *router, *name, *kind, *a;
+        uint32_t segment, mtu;
+        size_t n = 0;
+        DlrError e = {};
+        int r;
+
+        CHECK_PRIVILEGED(msg, error);
+        r = sd_bus_message_read(msg, "sssu", &router, &name, &kind, &segment);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(msg, 'a', "s");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(msg, "s", &a)) > 0) {
+                if (n == DLR_ADDRESSES_MAX)
+                        return sd_bus_reply_method_errorf(msg, "org.dlrd1.Error.InvalidArgument",
+                                "too many gateway addresses (at most %u)", DLR_ADDRESSES_MAX);
+                addresses[n++] = (char *) a;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(msg);
+        if (r >= 0)
+                r = sd_bus_message_read(msg, "u", &mtu);
+        if (r < 0)
+                return r;
+        if (manager_create_lif(m, router, name, kind, segment, addresses, n, mtu, &e) < 0)
+                return reply_error(msg, &e);
+        r = bus_lif_path(router, name, &path);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, "o", path);
+}
+
+static int method_delete_lif(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        const char *router, *name;
+        DlrError e = {};
+        int r;
+
+        CHECK_PRIVILEGED(msg, error);
+        r = sd_bus_message_read(msg, "ss", &router, &name);
+        if (r < 0)
+                return r;
+        if (manager_delete_lif(m, router, name, &e) < 0)
+                return reply_error(msg, &e);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+typedef struct RouteArgs {
+        RouteSpec *routes;
+        size_t n, cap;
+        NexthopSpec *hops;
+        size_t n_hops, cap_hops;
+} RouteArgs;
+
+static void route_args_done(RouteArgs *a)
+{
+        free(a->routes);
+        free(a->hops);
+}
+
+/* Reads "s a(ss)" into a; the strings point into msg. Next hops go into one pool, so a million routes are
+ * two allocations rather than a million. */
+static int read_route(sd_bus_message *msg, RouteArgs *a)
+{
+        const char *prefix, *gw, *lif;
+        size_t first = a->n_hops;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &prefix);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(msg, 'a', "(ss)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(msg, "(ss)", &gw, &lif)) > 0) {
+                if (a->n_hops - first >= DLR_NEXTHOPS_MAX)
+                        return -E2BIG;
+                if (a->n_hops == a->cap_hops) {
+                        size_t cap = a->cap_hops ? a->cap_hops * 2 : 64;
+                        NexthopSpec *h = realloc(a->hops, cap * sizeof(NexthopSpec));
+                        if (!h)
+                                return -ENOMEM;
+                        a->hops = h;
+                        a->cap_hops = cap;
+                }
+                a->hops[a->n_hops++] = (NexthopSpec) { .gateway = gw, .lif = lif };
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(msg);
+        if (r < 0)
+                return r;
+        if (a->n == a->cap) {
+                size_t cap = a->cap ? a->cap * 2 : 64;
+                RouteSpec *v = realloc(a->routes, cap * sizeof(RouteSpec));
+                if (!v)
+                        return -ENOMEM;
+                a->routes = v;
+                a->cap = cap;
+        }
+        /* The pool may still move: keep the offset for now, turn it into a pointer at the end. */
+        a->routes[a->n++] = (RouteSpec) { .prefix = prefix, .nexthops = (NexthopSpec *) (uintptr_t) first,
+                                          .n_nexthops = a->n_hops - first };
+        return 0;
+}
+
+static void route_args_fix(RouteArgs *a)
+{
+        for (size_t i = 0; i < a->n; i++)
+                a->routes[i].nexthops = a->hops + (uintptr_t) a->routes[i].nexthops;
+}
+
+static int route_read_error(sd_bus_message *msg, int r)
+{
+        if (r == -E2BIG)
+                return sd_bus_reply_method_errorf(msg, "org.dlrd1.Error.InvalidArgument",
+                        "too many next hops (at most %u)", DLR_NEXTHOPS_MAX);
+        return r;
+}
+
+static int method_add_route(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(route_args_done) RouteArgs a = {};
+        Manager *m = userdata;
+        const char *router;
+        DlrError e = {};
+        int r;
+
+        CHECK_PRIVILEGED(msg, error);
+        r = sd_bus_message_read(msg, "s", &router);
+        if (r < 0)
+                return r;
+        r = read_route(msg, &a);
+        if (r < 0)
+                return route_read_error(msg, r);
+        route_args_fix(&a);
+        if (manager_add_routes(m, router, a.routes, a.n, &e) < 0)
+                return reply_error(msg, &e);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_add_routes(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(route_args_done) RouteArgs a = {};
+        Manager *m = userdata;
+        const char *router;
+        DlrError e = {};
+        int r;
+
+        CHECK_PRIVILEGED(msg, error);
+        r = sd_bus_message_read(msg, "s", &router);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(msg, 'a', "(sa(ss))");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(msg, 'r', "sa(ss)")) > 0) {
+                r = read_route(msg, &a);
+                if (r < 0)
+                        return route_read_error(msg, r);
+                r = sd_bus_message_exit_container(msg);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(msg);
+        if (r < 0)
+                return r;
+        route_args_fix(&a);
+        if (manager_add_routes(m, router, a.routes, a.n, &e) < 0)
+                return reply_error(msg, &e);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_delete_route(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        const char *router, *prefix;
+        DlrError e = {};
+        int r;
+
+        CHECK_PRIVILEGED(msg, error);
+        r = sd_bus_message_read(msg, "ss", &router, &prefix);
+        if (r < 0)
+                return r;
+        if (manager_delete_route(m, router, prefix, &e) < 0)
+                return reply_error(msg, &e);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_export(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        _cleanup_free_ char *json = NULL;
+        int r;
+
+        r = manager_export(m, &json);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, "s", json);
+}
+
+static int method_apply(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        const char *json;
+        uint64_t generation;
+        DlrError e = {};
+        int r;
+
+        CHECK_PRIVILEGED(msg, error);
+        r = sd_bus_message_read(msg, "s", &json);
+        if (r < 0)
+                return r;
+        if (manager_apply(m, json, &generation, &e) < 0)
+                return reply_error(msg, &e);
+        return sd_bus_reply_method_return(msg, "t", generation);
+}
+
+static int property_get(sd_bus *bus, const char *path, const char *iface, const char *property,
+                sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+
+        if (streq(property, "HostId"))
+                return sd_bus_message_append(reply, "s", m->host_id);
+        if (streq(property, "Vtep"))
+                return sd_bus_message_append(reply, "s", m->vtep);
+        if (streq(property, "Uplink"))
+                return sd_bus_message_append(reply, "s", m->uplink ? m->uplink : "");
+        if (streq(property, "Generation"))
+                return sd_bus_message_append(reply, "t", m->config->generation);
+        if (streq(property, "Digest"))
+                return sd_bus_message_append(reply, "s", manager_digest(m));
+        if (streq(property, "Peers"))
+                /* Peers arrive with mirroring; until then the list is empty, never absent. */
+                return sd_bus_message_append(reply, "a(ssb)", 0);
+        return -ENOENT;
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("HostId", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Vtep", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Uplink", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Generation", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Digest", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Peers", "a(ssb)", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_NAMES("CreateRouter", "su", SD_BUS_PARAM(name) SD_BUS_PARAM(table), "o",
+                SD_BUS_PARAM(router), method_create_router, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("DeleteRouter", "s", SD_BUS_PARAM(name), "", , method_delete_router,
+                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("CreateLif", "sssuasu",
+                SD_BUS_PARAM(router) SD_BUS_PARAM(name) SD_BUS_PARAM(kind) SD_BUS_PARAM(segment)
+                        SD_BUS_PARAM(addresses) SD_BUS_PARAM(mtu),
+                "o", SD_BUS_PARAM(lif), method_create_lif, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("DeleteLif", "ss", SD_BUS_PARAM(router) SD_BUS_PARAM(name), "", ,
+                method_delete_lif, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("AddRoute", "ssa(ss)",
+                SD_BUS_PARAM(router) SD_BUS_PARAM(prefix) SD_BUS_PARAM(nexthops), "", , method_add_route,
+                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("DeleteRoute", "ss", SD_BUS_PARAM(router) SD_BUS_PARAM(prefix), "", ,
+                method_delete_route, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("AddRoutes", "sa(sa(ss))", SD_BUS_PARAM(router) SD_BUS_PARAM(routes), "", ,
+                method_add_routes, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Export", "", , "s", SD_BUS_PARAM(json), method_export,
+                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Apply", "s", SD_BUS_PARAM(json), "t", SD_BUS_PARAM(generation), method_apply,
+                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+int bus_open(Manager *m)
+{
+        int r;
+
+        if (m->bus_address) {
+                r = sd_bus_new(&m->bus);
+                if (r >= 0)
+                        r = sd_bus_set_address(m->bus, m->bus_address);
+                if (r >= 0)
+                        r = sd_bus_set_bus_client(m->bus, true);
+                if (r >= 0)
+                        r = sd_bus_start(m->bus);
+        } else
+                r = sd_bus_open_system(&m->bus);
+        if (r < 0)
+                return log_error_errno(r, "Connecting to the bus %s: %m", m->bus_address ? m->bus_address : "(system)");
+
+        r = sd_bus_add_object_vtable(m->bus, NULL, DLRD_OBJECT_PATH, "org.dlrd1.Manager", manager_vtable, m);
+        if (r >= 0)
+                r = sd_bus_add_object_manager(m->bus, NULL, DLRD_OBJECT_PATH);
+        if (r >= 0)
+                r = bus_register_objects(m);
+        if (r >= 0)
+                r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Registering bus objects: %m");
+        return 0;
+}
+
+int bus_request_name(Manager *m)
+{
+        int r = sd_bus_request_name(m->bus, DLRD_BUS_NAME, 0);
+        if (r < 0)
+                return log_error_errno(r, "Acquiring bus name %s: %m", DLRD_BUS_NAME);
+        return 0;
+}
+
+void bus_emit_manager_changed(Manager *m)
+{
+        if (m->bus)
+                (void) sd_bus_emit_properties_changed(m->bus, DLRD_OBJECT_PATH, "org.dlrd1.Manager", "Generation",
+                        "Digest", NULL);
+}

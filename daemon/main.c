@@ -1,0 +1,99 @@
+/* dlrd: command line, signals and the event loop. Wiring only. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "manager.h"
+#include "shared/log.h"
+
+static void help(void)
+{
+        printf("Usage: dlrd --host-id ID --vtep ADDR [OPTIONS]\n\n"
+               "Distributed logical router daemon.\n\n"
+               "  --host-id ID         this host's id in the cluster\n"
+               "  --vtep ADDR          this host's VXLAN tunnel endpoint address\n"
+               "  --bus ADDRESS        D-Bus address to serve on (default: the system bus)\n"
+               "  --peer-socket PATH   peer socket (default: /run/dlrd/peer.sock)\n"
+               "  --state-dir DIR      saved configuration (default: /var/lib/dlrd)\n"
+               "  --uplink IFNAME      parent interface of VLAN LIFs\n"
+               "  --debug              log debug messages\n"
+               "  -h --help            show this help\n"
+               "  --version            show the version\n");
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        Manager *m = userdata;
+        log_info("Received %s, exiting.", strsignal((int) si->ssi_signo));
+        (void) sd_notify(false, "STOPPING=1");
+        return sd_event_exit(m->event, 0);
+}
+
+int main(int argc, char *argv[])
+{
+        enum { ARG_HOST_ID = 0x100, ARG_VTEP, ARG_BUS, ARG_PEER_SOCKET, ARG_STATE_DIR, ARG_UPLINK, ARG_DEBUG, ARG_VERSION };
+        static const struct option options[] = {
+                { "host-id", required_argument, NULL, ARG_HOST_ID },
+                { "vtep", required_argument, NULL, ARG_VTEP },
+                { "bus", required_argument, NULL, ARG_BUS },
+                { "peer-socket", required_argument, NULL, ARG_PEER_SOCKET },
+                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "uplink", required_argument, NULL, ARG_UPLINK },
+                { "debug", no_argument, NULL, ARG_DEBUG },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {},
+        };
+        ManagerOptions o = {};
+        Manager *m = NULL;
+        sigset_t mask;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_HOST_ID: o.host_id = optarg; break;
+                case ARG_VTEP: o.vtep = optarg; break;
+                case ARG_BUS: o.bus_address = optarg; break;
+                case ARG_PEER_SOCKET: o.peer_socket = optarg; break;
+                case ARG_STATE_DIR: o.state_dir = optarg; break;
+                case ARG_UPLINK: o.uplink = optarg; break;
+                case ARG_DEBUG: log_set_max_level(LOG_DEBUG); break;
+                case 'h': help(); return EXIT_SUCCESS;
+                case ARG_VERSION: printf("dlrd %s\n", PACKAGE_VERSION); return EXIT_SUCCESS;
+                default: return EXIT_FAILURE;
+                }
+        if (optind < argc || !o.host_id || !o.vtep) {
+                fprintf(stderr, "dlrd: --host-id and --vtep are required (see --help)\n");
+                return EXIT_FAILURE;
+        }
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+
+        r = manager_new(&o, &m);
+        if (r < 0)
+                return EXIT_FAILURE;
+        r = sd_event_add_signal(m->event, NULL, SIGTERM, on_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGINT, on_signal, m);
+        if (r < 0) {
+                log_error_errno(r, "Installing signal handlers: %m");
+                goto finish;
+        }
+        r = manager_start(m);
+        if (r < 0)
+                goto finish;
+        log_info("dlrd %s running: host=%s vtep=%s", PACKAGE_VERSION, m->host_id, m->vtep);
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                log_error_errno(r, "Event loop failed: %m");
+finish:
+        manager_free(m);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,704 @@
+/* Accepted changes flow here: validate against the configuration, realise in the kernel, save, then tell
+ * the bus. Kernel drift is noticed through netlink notifications and repaired by the same reconcile code. */
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <linux/rtnetlink.h>
+#include <systemd/sd-daemon.h>
+
+#include "bus/bus.h"
+#include "kernel/kernel.h"
+#include "manager.h"
+#include "persist.h"
+#include "reconcile/names.h"
+#include "shared/cleanup.h"
+#include "shared/log.h"
+#include "state/json.h"
+
+#define RESYNC_DELAY_USEC (50 * 1000ULL)
+#define PERIODIC_USEC (300 * 1000000ULL)
+
+static int schedule_resync(Manager *m, bool links, bool routes);
+
+static char *strdup_or_null(const char *s, bool *oom)
+{
+        char *d;
+        if (!s)
+                return NULL;
+        d = strdup(s);
+        if (!d)
+                *oom = true;
+        return d;
+}
+
+int manager_new(const ManagerOptions *o, Manager **ret)
+{
+        Manager *m;
+        IpPrefix vtep;
+        bool oom = false;
+        int r;
+
+        if (dlr_name_check(o->host_id) < 0)
+                return log_error_errno(-EINVAL, "--host-id: expected 1-64 characters of A-Z a-z 0-9 _ . -");
+        if (ip_addr_parse(o->vtep, &vtep) < 0 || ip_addr_check_unicast(&vtep) < 0)
+                return log_error_errno(-EINVAL, "--vtep: expected a unicast IPv4 or IPv6 address");
+        if (o->uplink && (strlen(o->uplink) == 0 || strlen(o->uplink) >= IFNAMSIZ || strchr(o->uplink, '/')))
+                return log_error_errno(-EINVAL, "--uplink: not an interface name");
+
+        m = calloc(1, sizeof *m);
+        if (!m)
+                return log_oom();
+        m->host_id = strdup_or_null(o->host_id, &oom);
+        m->vtep = strdup_or_null(o->vtep, &oom);
+        m->bus_address = strdup_or_null(o->bus_address, &oom);
+        m->peer_socket = strdup_or_null(o->peer_socket ? o->peer_socket : "/run/dlrd/peer.sock", &oom);
+        m->state_dir = strdup_or_null(o->state_dir ? o->state_dir : "/var/lib/dlrd", &oom);
+        m->uplink = strdup_or_null(o->uplink, &oom);
+        if (oom) {
+                manager_free(m);
+                return log_oom();
+        }
+
+        r = reconciler_init(&m->rc, &vtep, m->uplink);
+        if (r < 0) {
+                manager_free(m);
+                return log_error_errno(r, "Opening rtnetlink: %m");
+        }
+
+        if (mkdir(m->state_dir, 0700) < 0 && errno != EEXIST) {
+                r = log_error_errno(-errno, "Creating state directory %s: %m", m->state_dir);
+                manager_free(m);
+                return r;
+        }
+
+        _cleanup_free_ char *saved = NULL;
+        size_t len;
+        r = persist_load(m->state_dir, &saved, &len);
+        if (r == -ENOENT)
+                m->config = config_new();
+        else if (r < 0) {
+                log_error_errno(r, "Reading saved state from %s: %m", m->state_dir);
+                manager_free(m);
+                return r;
+        } else {
+                char err[256];
+                r = config_from_json(saved, len, &m->config, err, sizeof err);
+                if (r < 0) {
+                        /* Starting empty would delete every DLR of this host: refuse instead. */
+                        log_error("Saved state in %s is not valid, refusing to start: %s", m->state_dir, err);
+                        manager_free(m);
+                        return -EINVAL;
+                }
+                log_info("Loaded saved state: %zu router(s), generation %llu", m->config->n_routers,
+                        (unsigned long long) m->config->generation);
+        }
+        if (!m->config) {
+                manager_free(m);
+                return log_oom();
+        }
+        r = config_host_index(m->config, m->host_id);
+        if (r < 0) {
+                manager_free(m);
+                return log_oom();
+        }
+
+        r = sd_event_default(&m->event);
+        if (r < 0) {
+                manager_free(m);
+                return log_error_errno(r, "Creating event loop: %m");
+        }
+        *ret = m;
+        return 0;
+}
+
+Manager *manager_free(Manager *m)
+{
+        if (!m)
+                return NULL;
+        sd_event_source_disable_unref(m->monitor_source);
+        sd_event_source_disable_unref(m->resync_source);
+        sd_event_source_disable_unref(m->periodic_source);
+        if (m->monitor)
+                mnl_socket_close(m->monitor);
+        sd_bus_flush_close_unref(m->bus);
+        reconciler_done(&m->rc);
+        config_free(m->config);
+        sd_event_unref(m->event);
+        free(m->host_id);
+        free(m->vtep);
+        free(m->bus_address);
+        free(m->peer_socket);
+        free(m->state_dir);
+        free(m->uplink);
+        free(m);
+        return NULL;
+}
+
+static Stamp next_stamp(Manager *m)
+{
+        return (Stamp) { .lamport = ++m->config->lamport, .host = (uint32_t) config_host_index(m->config, m->host_id) };
+}
+
+static int save(Manager *m, DlrError *e)
+{
+        _cleanup_free_ char *json = NULL;
+        size_t len;
+        int r;
+
+        r = config_to_json(m->config, true, &json, &len);
+        if (r < 0)
+                return dlr_error_set(e, DLR_ERROR_INTERNAL, r, "serialising state: %s", strerror(-r));
+        r = persist_save(m->state_dir, json, len);
+        if (r < 0)
+                return dlr_error_set(e, DLR_ERROR_INTERNAL, r, "saving state in %s: %s", m->state_dir, strerror(-r));
+        return 0;
+}
+
+/* Bumps the generation and saves; on failure the generation goes back and the caller undoes its change. */
+static int commit(Manager *m, DlrError *e)
+{
+        int r;
+
+        m->config->generation++;
+        r = save(m, e);
+        if (r < 0) {
+                m->config->generation--;
+                return r;
+        }
+        m->digest_valid = false;
+        bus_emit_manager_changed(m);
+        return 0;
+}
+
+/* After a failed change the configuration is back as it was; bring the kernel back to it too. */
+static void restore_kernel(Manager *m)
+{
+        DlrError e2 = {};
+        if (reconcile_all(&m->rc, m->config, &e2) < 0)
+                log_error("Restoring the kernel after a failed change: %s", e2.msg);
+}
+
+static int realise_links(Manager *m, DlrError *e)
+{
+        bool changed = false;
+        int r = reconcile_links(&m->rc, m->config, &changed, e);
+        if (r >= 0 && changed)
+                r = reconcile_routes(&m->rc, m->config, e);
+        return r;
+}
+
+int manager_create_router(Manager *m, const char *name, uint32_t table, DlrError *e)
+{
+        uint32_t t = table;
+        Router *r;
+        int k;
+
+        if (dlr_name_check(name) < 0)
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL,
+                        "invalid router name: use 1-64 characters of A-Z a-z 0-9 _ . -");
+        if (table != 0 && dlr_table_check(table) < 0)
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL,
+                        "invalid table %u: 0, 252, 253, 254 and 255 are reserved", table);
+        if (config_find_router(m->config, name))
+                return dlr_error_set(e, DLR_ERROR_EXISTS, -EEXIST, "router %s already exists", name);
+        if (table != 0 && config_find_router_by_table(m->config, table))
+                return dlr_error_set(e, DLR_ERROR_CONFLICT, -EADDRINUSE, "table %u is used by router %s", table,
+                        config_find_router_by_table(m->config, table)->name);
+        if (table == 0 && config_allocate_table(m->config, &t) < 0)
+                return dlr_error_set(e, DLR_ERROR_CONFLICT, -ENOSPC, "no free table id left in %u-%u",
+                        DLR_TABLE_AUTO_MIN, DLR_TABLE_AUTO_MAX);
+
+        r = router_new(name, table, t);
+        if (!r || config_add_router(m->config, r) < 0) {
+                router_free(r);
+                return dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
+        }
+        r->stamp = next_stamp(m);
+
+        k = realise_links(m, e);
+        if (k >= 0)
+                k = commit(m, e);
+        if (k < 0) {
+                router_free(config_detach_router(m->config, name));
+                restore_kernel(m);
+                return k;
+        }
+        log_info("dlr=%s table=%u: created", name, t);
+        bus_emit_router_added(m, r);
+        return 0;
+}
+
+int manager_delete_router(Manager *m, const char *name, DlrError *e)
+{
+        Router *r;
+        int k;
+
+        if (dlr_name_check(name) < 0)
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL, "invalid router name");
+        r = config_detach_router(m->config, name);
+        if (!r)
+                return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENOENT, "router %s not found", name);
+
+        /* Deleting the VRF and its bridges drops the table's routes at once; the pass sweeps what remains
+         * (blackholes). */
+        k = reconcile_all(&m->rc, m->config, e);
+        if (k >= 0)
+                k = commit(m, e);
+        if (k < 0) {
+                config_add_router(m->config, r); /* capacity is there: it was just detached */
+                restore_kernel(m);
+                return k;
+        }
+        bus_emit_router_removed(m, r);
+        log_info("dlr=%s: deleted", name);
+        router_free(r);
+        malloc_trim(0);
+        return 0;
+}
+
+int manager_create_lif(Manager *m, const char *router, const char *name, const char *kind, uint32_t segment,
+                char *const *addresses, size_t n_addresses, uint32_t mtu, DlrError *e)
+{
+        const char *why = NULL;
+        Router *r;
+        Lif *l;
+        int k;
+
+        if (dlr_name_check(router) < 0)
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL, "invalid router name");
+        r = config_find_router(m->config, router);
+        if (!r)
+                return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENOENT, "router %s not found", router);
+        k = lif_new_checked(m->config, r, name, kind, segment, addresses, n_addresses, mtu, &l, &why);
+        if (k < 0)
+                return dlr_error_set(e, dlr_error_kind_from_errno(k), k, "dlr=%s lif=%s: %s", router, name,
+                        why ? why : strerror(-k));
+        l->stamp = next_stamp(m);
+        k = router_add_lif(r, l);
+        if (k < 0) {
+                lif_free(l);
+                return dlr_error_set(e, DLR_ERROR_INTERNAL, k, "out of memory");
+        }
+
+        k = realise_links(m, e);
+        if (k >= 0)
+                k = commit(m, e);
+        if (k < 0) {
+                lif_free(router_detach_lif(r, name));
+                restore_kernel(m);
+                return k;
+        }
+        log_info("dlr=%s lif=%s %s=%u: created", router, name, lif_kind_to_string(l->kind), l->segment);
+        bus_emit_lif_added(m, r, l);
+        return 0;
+}
+
+int manager_delete_lif(Manager *m, const char *router, const char *name, DlrError *e)
+{
+        Router *r;
+        Lif *l;
+        int k;
+
+        if (dlr_name_check(router) < 0 || dlr_name_check(name) < 0)
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL, "invalid router or LIF name");
+        r = config_find_router(m->config, router);
+        if (!r)
+                return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENOENT, "router %s not found", router);
+        l = router_find_lif(r, name);
+        if (!l)
+                return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENOENT, "dlr=%s: LIF %s not found", router, name);
+        if (router_lif_in_use(r, l->id))
+                return dlr_error_set(e, DLR_ERROR_CONFLICT, -EBUSY,
+                        "dlr=%s lif=%s: routes still use this LIF; delete them first", router, name);
+
+        router_detach_lif(r, name);
+        k = realise_links(m, e);
+        if (k >= 0)
+                k = commit(m, e);
+        if (k < 0) {
+                router_add_lif(r, l); /* keeps its id; capacity is there */
+                restore_kernel(m);
+                return k;
+        }
+        bus_emit_lif_removed(m, r, l);
+        log_info("dlr=%s lif=%s: deleted", router, name);
+        lif_free(l);
+        return 0;
+}
+
+int manager_add_routes(Manager *m, const char *router, const RouteSpec *specs, size_t n, DlrError *e)
+{
+        _cleanup_free_ Route *routes = NULL, *old = NULL;
+        _cleanup_free_ bool *has_old = NULL;
+        RouteTable seen = {};
+        Router *r;
+        size_t built = 0;
+        int k = 0;
+
+        if (dlr_name_check(router) < 0)
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL, "invalid router name");
+        r = config_find_router(m->config, router);
+        if (!r)
+                return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENOENT, "router %s not found", router);
+        if (n == 0)
+                return 0;
+
+        routes = calloc(n, sizeof(Route));
+        old = calloc(n, sizeof(Route));
+        has_old = calloc(n, sizeof(bool));
+        if (!routes || !old || !has_old || route_table_reserve(&seen, n) < 0) {
+                route_table_done(&seen);
+                return dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
+        }
+
+        /* Everything is checked before the kernel sees any of it. */
+        for (; built < n; built++) {
+                const char *why = NULL;
+                k = route_build(r, specs[built].prefix, specs[built].nexthops, specs[built].n_nexthops,
+                        &routes[built], &why);
+                if (k < 0) {
+                        k = dlr_error_set(e, dlr_error_kind_from_errno(k), k, "dlr=%s route %s: %s", router,
+                                specs[built].prefix, why ? why : strerror(-k));
+                        break;
+                }
+                Route probe = { .prefix = routes[built].prefix };
+                if (route_table_get(&seen, &probe.prefix)) {
+                        k = dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL,
+                                "dlr=%s route %s: given twice in one call", router, specs[built].prefix);
+                        built++;
+                        break;
+                }
+                (void) route_table_put(&seen, &probe, NULL); /* reserved: cannot fail */
+                Route *cur = route_table_get(&r->routes, &routes[built].prefix);
+                if (cur) {
+                        old[built] = *cur; /* shallow: the configuration is untouched until commit */
+                        has_old[built] = true;
+                }
+        }
+        route_table_done(&seen);
+        if (k >= 0 && route_table_reserve(&r->routes, n) < 0)
+                k = dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
+        if (k >= 0)
+                k = reconcile_routes_install(&m->rc, r, routes, old, has_old, n, e);
+        if (k < 0) {
+                for (size_t i = 0; i < built; i++)
+                        route_done(&routes[i]);
+                return k;
+        }
+
+        /* Commit: replaced routes are kept until the state is saved, to undo if saving fails. */
+        Stamp st = next_stamp(m);
+        for (size_t i = 0; i < n; i++) {
+                routes[i].stamp_lamport = st.lamport;
+                routes[i].stamp_host = st.host;
+                Route prev;
+                int ins = route_table_put(&r->routes, &routes[i], &prev);
+                if (ins == 0)
+                        old[i] = prev;
+        }
+        k = commit(m, e);
+        if (k < 0) {
+                for (size_t i = 0; i < n; i++) {
+                        if (has_old[i])
+                                (void) route_table_put(&r->routes, &old[i], NULL);
+                        else
+                                (void) route_table_remove(&r->routes, &routes[i].prefix, NULL);
+                }
+                restore_kernel(m);
+                return k;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (has_old[i])
+                        route_done(&old[i]);
+        if (n > 1000)
+                log_info("dlr=%s: %zu routes added", router, n);
+        return 0;
+}
+
+int manager_delete_route(Manager *m, const char *router, const char *prefix, DlrError *e)
+{
+        IpPrefix p;
+        Router *r;
+        Route *cur, saved;
+        int k;
+
+        if (dlr_name_check(router) < 0)
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL, "invalid router name");
+        r = config_find_router(m->config, router);
+        if (!r)
+                return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENOENT, "router %s not found", router);
+        if (ip_prefix_parse(prefix, &p) < 0 || !ip_prefix_is_network(&p))
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL,
+                        "invalid route prefix %s: expected ADDRESS/LENGTH without host bits", prefix);
+        cur = route_table_get(&r->routes, &p);
+        if (!cur)
+                return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENOENT, "dlr=%s: no route %s", router, prefix);
+
+        k = reconcile_route_remove(&m->rc, r, &p, e);
+        if (k < 0) {
+                restore_kernel(m);
+                return k;
+        }
+        (void) route_table_remove(&r->routes, &p, &saved);
+        k = commit(m, e);
+        if (k < 0) {
+                (void) route_table_put(&r->routes, &saved, NULL);
+                restore_kernel(m);
+                return k;
+        }
+        route_done(&saved);
+        return 0;
+}
+
+static void emit_diff(Manager *m, const Config *old, const Config *new)
+{
+        for (size_t i = 0; i < old->n_routers; i++) {
+                const Router *o = old->routers[i], *n = config_find_router(new, o->name);
+                for (size_t j = 0; j < o->n_lifs; j++)
+                        if (!n || !router_find_lif(n, o->lifs[j]->name))
+                                bus_emit_lif_removed(m, o, o->lifs[j]);
+                if (!n)
+                        bus_emit_router_removed(m, o);
+        }
+        for (size_t i = 0; i < new->n_routers; i++) {
+                const Router *n = new->routers[i], *o = config_find_router(old, n->name);
+                if (!o)
+                        bus_emit_router_added(m, n);
+                for (size_t j = 0; j < n->n_lifs; j++)
+                        if (!o || !router_find_lif(o, n->lifs[j]->name))
+                                bus_emit_lif_added(m, n, n->lifs[j]);
+        }
+}
+
+/* Objects whose content did not change keep their stamps, so an Apply of an Export changes no stamp. */
+static void restamp(Manager *m, const Config *old, Config *new)
+{
+        Stamp st = next_stamp(m);
+        uint32_t host = (uint32_t) config_host_index(new, m->host_id);
+        st.host = host;
+
+        for (size_t i = 0; i < new->n_routers; i++) {
+                Router *n = new->routers[i];
+                const Router *o = config_find_router(old, n->name);
+                bool same = o && o->table == n->table;
+                n->stamp = same ? (Stamp) { o->stamp.lamport, (uint32_t) config_host_index(new, old->hosts[o->stamp.host]) } : st;
+                for (size_t j = 0; j < n->n_lifs; j++) {
+                        Lif *l = n->lifs[j];
+                        const Lif *ol = o ? router_find_lif(o, l->name) : NULL;
+                        bool lsame = ol && ol->kind == l->kind && ol->segment == l->segment &&
+                                     ol->mtu_config == l->mtu_config && ol->n_addresses == l->n_addresses &&
+                                     memcmp(ol->addresses, l->addresses, l->n_addresses * sizeof(IpPrefix)) == 0;
+                        l->stamp = lsame ? (Stamp) { ol->stamp.lamport,
+                                                   (uint32_t) config_host_index(new, old->hosts[ol->stamp.host]) }
+                                         : st;
+                }
+                ROUTE_TABLE_FOREACH(rt, &n->routes) {
+                        const Route *orr = o ? route_table_get(&o->routes, &rt->prefix) : NULL;
+                        /* LIF ids may differ between documents: compare through names. */
+                        bool rsame = orr && route_equal(orr, rt);
+                        if (rsame) {
+                                const Nexthop *a = route_nexthops(orr), *b = route_nexthops(rt);
+                                for (unsigned x = 0; x < rt->n_nexthops && rsame; x++) {
+                                        const Lif *la = a[x].lif ? router_find_lif_by_id(o, a[x].lif) : NULL;
+                                        const Lif *lb = b[x].lif ? router_find_lif_by_id(n, b[x].lif) : NULL;
+                                        rsame = (!la && !lb) || (la && lb && streq(la->name, lb->name));
+                                }
+                        }
+                        rt->stamp_lamport = rsame ? orr->stamp_lamport : st.lamport;
+                        rt->stamp_host = rsame ? (uint32_t) config_host_index(new, old->hosts[orr->stamp_host]) : host;
+                }
+        }
+}
+
+int manager_apply(Manager *m, const char *json, uint64_t *ret_generation, DlrError *e)
+{
+        _cleanup_(config_freep) Config *new = NULL;
+        Config *old;
+        char err[400];
+        int k;
+
+        k = config_from_json(json, strlen(json), &new, err, sizeof err);
+        if (k < 0)
+                return dlr_error_set(e, k == -EADDRINUSE ? DLR_ERROR_CONFLICT : k == -ENOMEM ? DLR_ERROR_INTERNAL
+                                                                                              : DLR_ERROR_INVALID_ARGUMENT,
+                        k, "%s", err);
+        new->generation = m->config->generation;
+        new->lamport = m->config->lamport;
+        if (config_host_index(new, m->host_id) < 0)
+                return dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
+
+        old = m->config;
+        m->config = new;
+        restamp(m, old, new);
+        k = reconcile_all(&m->rc, m->config, e);
+        if (k >= 0)
+                k = commit(m, e);
+        if (k < 0) {
+                m->config = old;
+                restore_kernel(m);
+                return k;
+        }
+        new = old; /* freed on return */
+        emit_diff(m, old, m->config);
+        *ret_generation = m->config->generation;
+        log_info("Applied a configuration: %zu router(s), generation %llu", m->config->n_routers,
+                (unsigned long long) m->config->generation);
+        malloc_trim(0);
+        return 0;
+}
+
+int manager_export(Manager *m, char **ret)
+{
+        return config_to_json(m->config, true, ret, NULL);
+}
+
+const char *manager_digest(Manager *m)
+{
+        if (!m->digest_valid || m->digest_generation != m->config->generation) {
+                if (config_digest(m->config, m->digest) < 0)
+                        return "";
+                m->digest_valid = true;
+                m->digest_generation = m->config->generation;
+        }
+        return m->digest;
+}
+
+/* Drift: notifications tell which kind of pass is due; the pass itself decides what to fix. */
+static int on_monitor(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Manager *m = userdata;
+        static char buf[8192];
+        bool links = false, routes = false;
+
+        for (;;) {
+                ssize_t n = mnl_socket_recvfrom(m->monitor, buf, sizeof buf);
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EWOULDBLOCK)
+                                break;
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == ENOBUFS) {
+                                log_notice("Netlink notifications were lost; resynchronising everything");
+                                links = routes = true;
+                                continue;
+                        }
+                        log_warning_errno(-errno, "Reading netlink notifications: %m");
+                        break;
+                }
+                const struct nlmsghdr *h = (const struct nlmsghdr *) buf;
+                int len = (int) n;
+                for (; mnl_nlmsg_ok(h, len); h = mnl_nlmsg_next(h, &len)) {
+                        switch (h->nlmsg_type) {
+                        case RTM_NEWLINK:
+                        case RTM_DELLINK: {
+                                const struct nlattr *a;
+                                mnl_attr_for_each(a, h, sizeof(struct ifinfomsg))
+                                        if (mnl_attr_get_type(a) == IFLA_IFNAME &&
+                                                        link_name_is_ours(mnl_attr_get_str(a))) {
+                                                /* A link going down silently drops its IPv4 routes. */
+                                                links = routes = true;
+                                        }
+                                break;
+                        }
+                        case RTM_NEWADDR:
+                        case RTM_DELADDR:
+                                links = true; /* the pass looks only at dlrd's bridges */
+                                break;
+                        case RTM_DELROUTE: {
+                                const struct rtmsg *rtm = mnl_nlmsg_get_payload(h);
+                                if (rtm->rtm_protocol == DLRD_RTPROT)
+                                        routes = true;
+                                break;
+                        }
+                        }
+                }
+        }
+        if (links || routes)
+                schedule_resync(m, links, routes);
+        return 0;
+}
+
+static int on_resync(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+        DlrError e = {};
+        bool links = m->resync_links, routes = m->resync_routes, changed = false;
+        int r = 0;
+
+        m->resync_links = m->resync_routes = false;
+        if (links)
+                r = reconcile_links(&m->rc, m->config, &changed, &e);
+        if (r >= 0 && (routes || changed))
+                r = reconcile_routes(&m->rc, m->config, &e);
+        if (r < 0) {
+                log_warning("Repairing kernel state failed, retrying in 1s: %s", e.msg);
+                m->resync_links = links;
+                m->resync_routes = routes || changed;
+                sd_event_source_set_time_relative(s, 1000000);
+                sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+static int schedule_resync(Manager *m, bool links, bool routes)
+{
+        m->resync_links |= links;
+        m->resync_routes |= routes;
+        if (sd_event_source_get_enabled(m->resync_source, NULL) > 0)
+                return 0; /* already due: bursts coalesce */
+        sd_event_source_set_time_relative(m->resync_source, RESYNC_DELAY_USEC);
+        return sd_event_source_set_enabled(m->resync_source, SD_EVENT_ONESHOT);
+}
+
+static int on_periodic(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+        schedule_resync(m, true, true);
+        sd_event_source_set_time_relative(s, PERIODIC_USEC);
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+int manager_start(Manager *m)
+{
+        static const unsigned groups[] = { RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
+                RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE };
+        DlrError e = {};
+        int r;
+
+        /* Subscribe before the first pass, so nothing that happens during it goes unnoticed. */
+        r = netlink_monitor_open(groups, ELEMENTSOF(groups), &m->monitor);
+        if (r < 0)
+                return log_error_errno(r, "Opening netlink notification socket: %m");
+        r = sd_event_add_io(m->event, &m->monitor_source, mnl_socket_get_fd(m->monitor), EPOLLIN, on_monitor, m);
+        if (r >= 0)
+                r = sd_event_add_time_relative(m->event, &m->resync_source, CLOCK_MONOTONIC, RESYNC_DELAY_USEC, 0,
+                        on_resync, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->resync_source, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_time_relative(m->event, &m->periodic_source, CLOCK_MONOTONIC, PERIODIC_USEC, 0,
+                        on_periodic, m);
+        if (r < 0)
+                return log_error_errno(r, "Setting up event sources: %m");
+
+        r = bus_open(m);
+        if (r < 0)
+                return r;
+
+        r = reconcile_all(&m->rc, m->config, &e);
+        if (r < 0)
+                /* Keep going: drift repair retries, and the operator can see and fix the configuration. */
+                log_error("Initial reconcile incomplete: %s", e.msg);
+        else
+                log_info("Kernel reconciled: %zu router(s)", m->config->n_routers);
+
+        r = bus_request_name(m);
+        if (r < 0)
+                return r;
+        m->ready = true;
+        (void) sd_notify(false, "READY=1\nSTATUS=Serving org.dlrd1");
+        return 0;
+}

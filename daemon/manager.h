@@ -1,0 +1,76 @@
+/* The one place that knows every module: it owns the desired configuration, turns accepted changes into
+ * kernel reconciliation and saved state, and tells the bus what changed. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libmnl/libmnl.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "reconcile/reconcile.h"
+#include "shared/error.h"
+#include "state/config.h"
+
+typedef struct ManagerOptions {
+        const char *host_id;
+        const char *vtep;
+        const char *bus_address; /* NULL = system bus */
+        const char *peer_socket;
+        const char *state_dir;
+        const char *uplink;
+} ManagerOptions;
+
+typedef struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        Config *config;
+        Reconciler rc;
+
+        char *host_id;
+        char *vtep;
+        char *bus_address;
+        char *peer_socket;
+        char *state_dir;
+        char *uplink;
+
+        struct mnl_socket *monitor;
+        sd_event_source *monitor_source;
+        sd_event_source *resync_source;
+        sd_event_source *periodic_source;
+        bool resync_links, resync_routes;
+
+        char digest[65];
+        uint64_t digest_generation;
+        bool digest_valid;
+        bool ready;
+} Manager;
+
+/* Validates options, loads saved state (refusing a corrupt file), and opens netlink. */
+int manager_new(const ManagerOptions *o, Manager **ret);
+Manager *manager_free(Manager *m);
+
+/* First full reconcile, then the bus name, then READY=1. */
+int manager_start(Manager *m);
+
+typedef struct RouteSpec {
+        const char *prefix;
+        NexthopSpec *nexthops;
+        size_t n_nexthops;
+} RouteSpec;
+
+/* Changes. Each is validated completely first, then realised in the kernel, then saved; on any failure the
+ * kernel and saved state are left as before and e says why. */
+int manager_create_router(Manager *m, const char *name, uint32_t table, DlrError *e);
+int manager_delete_router(Manager *m, const char *name, DlrError *e);
+int manager_create_lif(Manager *m, const char *router, const char *name, const char *kind, uint32_t segment,
+                char *const *addresses, size_t n_addresses, uint32_t mtu, DlrError *e);
+int manager_delete_lif(Manager *m, const char *router, const char *name, DlrError *e);
+int manager_add_routes(Manager *m, const char *router, const RouteSpec *routes, size_t n, DlrError *e);
+int manager_delete_route(Manager *m, const char *router, const char *prefix, DlrError *e);
+int manager_apply(Manager *m, const char *json, uint64_t *ret_generation, DlrError *e);
+
+int manager_export(Manager *m, char **ret);
+/* Hex SHA-256 of the canonical configuration; cached per generation. */
+const char *manager_digest(Manager *m);

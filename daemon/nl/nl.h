@@ -1,0 +1,55 @@
+/* Netlink transport: batched requests with errors mapped back to the message that caused them, dumps, and
+ * a notification socket. Knows nothing about DLRs. All errors are returned as negative errno. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libmnl/libmnl.h>
+
+typedef struct Netlink Netlink;
+
+/* One failed message of a batch: its index in the batch, the kernel's errno (negative) and the extended-ack
+ * text when the kernel gave one. */
+typedef struct NetlinkError {
+        size_t index;
+        int error;
+        char msg[128];
+} NetlinkError;
+
+typedef struct NetlinkResult {
+        NetlinkError *errors; /* sorted by index */
+        size_t n_errors;
+        bool lost; /* the receive queue overflowed: some outcomes are unknown, resync */
+} NetlinkResult;
+
+void netlink_result_done(NetlinkResult *r);
+
+/* Opens a NETLINK_ROUTE request socket with extended acks, capped acks and strict dump checking. */
+int netlink_open(Netlink **ret);
+Netlink *netlink_close(Netlink *nl);
+void netlink_closep(Netlink **nl);
+
+/* Starts a new batch, dropping any unsent messages. */
+void netlink_batch_reset(Netlink *nl);
+/* Appends a message header of this type and flags (NLM_F_REQUEST is added) with a zeroed family header of
+ * hdrlen bytes; fill it with mnl_attr_put*() before the next call. Returns NULL on allocation failure. */
+struct nlmsghdr *netlink_batch_add(Netlink *nl, uint16_t type, uint16_t flags, size_t hdrlen, void **ret_hdr);
+/* Appends a copy of a message built elsewhere (e.g. by libnl). */
+int netlink_batch_add_copy(Netlink *nl, const struct nlmsghdr *m);
+/* Room left guarantee: callers may put at most this many attribute bytes into one message. */
+#define NETLINK_MSG_MAX 8192
+size_t netlink_batch_count(const Netlink *nl);
+
+/* Sends the batch in chunks (many messages per sendmsg, no per-message ack; each chunk ends with an acked
+ * barrier that is awaited) and collects every error. Returns 0 when sent (check result->n_errors), or a
+ * negative errno when the socket itself failed. The batch is reset afterwards. */
+int netlink_batch_commit(Netlink *nl, NetlinkResult *result);
+
+/* Runs a dump request built with netlink_batch_add (flags NLM_F_DUMP) as the only message of the batch, calling cb
+ * for each reply message. -EINTR when the kernel flagged the dump as interrupted (retry it). */
+int netlink_dump(Netlink *nl, mnl_cb_t cb, void *userdata);
+
+/* A non-blocking socket subscribed to the given RTNLGRP_* groups, for notifications. */
+int netlink_monitor_open(const unsigned *groups, size_t n_groups, struct mnl_socket **ret);

@@ -1,0 +1,94 @@
+/* Atomic replacement of the state file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "persist.h"
+#include "shared/cleanup.h"
+
+#define STATE_FILE "state.json"
+#define STATE_MAX (1024L * 1024 * 1024)
+
+static int write_all(int fd, const char *p, size_t n)
+{
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+int persist_save(const char *dir, const char *data, size_t len)
+{
+        _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
+        char tmp[64];
+        int r;
+
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        snprintf(tmp, sizeof tmp, ".%s.%ld", STATE_FILE, (long) getpid());
+        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        r = write_all(fd, data, len);
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (r == 0 && renameat(dfd, tmp, dfd, STATE_FILE) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void) unlinkat(dfd, tmp, 0);
+                return r;
+        }
+        /* The rename is durable only once the directory is. */
+        if (fsync(dfd) < 0)
+                return -errno;
+        return 0;
+}
+
+int persist_load(const char *dir, char **ret, size_t *ret_len)
+{
+        _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        size_t got = 0;
+
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        fd = openat(dfd, STATE_FILE, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) || st.st_size > STATE_MAX)
+                return -EFBIG;
+        buf = malloc((size_t) st.st_size + 1);
+        if (!buf)
+                return -ENOMEM;
+        while (got < (size_t) st.st_size) {
+                ssize_t k = read(fd, buf + got, (size_t) st.st_size - got);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                got += (size_t) k;
+        }
+        buf[got] = 0;
+        *ret = TAKE_PTR(buf);
+        *ret_len = got;
+        return 0;
+}

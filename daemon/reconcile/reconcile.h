@@ -1,0 +1,47 @@
+/* The only code that maps the desired configuration onto kernel objects: dump, diff, change what differs,
+ * delete what is stale and ours. A full pass is always correct; the incremental route entry points are an
+ * optimisation for the bulk path. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "nl/nl.h"
+#include "shared/error.h"
+#include "state/config.h"
+
+typedef struct LifIndex {
+        const Lif *lif;
+        int bridge_ifindex;
+} LifIndex;
+
+typedef struct Reconciler {
+        Netlink *nl;
+        IpPrefix vtep;
+        char uplink[16]; /* "" = none */
+        /* Bridge ifindexes of the LIFs as of the last link pass, for encoding routes. */
+        LifIndex *lif_index;
+        size_t n_lif_index;
+} Reconciler;
+
+int reconciler_init(Reconciler *rc, const IpPrefix *vtep, const char *uplink);
+void reconciler_done(Reconciler *rc);
+
+/* Makes links, bridge ports and addresses match c, adopting what is already right. Sets *ret_changed when
+ * any link was created or deleted (routes through it may then be missing). */
+int reconcile_links(Reconciler *rc, const Config *c, bool *ret_changed, DlrError *e);
+
+/* Makes the kernel's dlrd routes (every table) match c: adds missing, replaces different, deletes stale ones
+ * in descending order (ascending deletion is quadratic in the kernel). */
+int reconcile_routes(Reconciler *rc, const Config *c, DlrError *e);
+
+/* Both of the above. */
+int reconcile_all(Reconciler *rc, const Config *c, DlrError *e);
+
+/* Installs routes[0..n) of router r (add or replace). On any kernel error, every route of the call that went
+ * in is undone: replaced ones get old[i] back (old[i].n_nexthops == UINT8_MAX... see has_old), new ones are
+ * deleted. has_old[i] tells whether old[i] holds the previous route. */
+int reconcile_routes_install(Reconciler *rc, const Router *r, const Route *routes, const Route *old,
+                const bool *has_old, size_t n, DlrError *e);
+
+/* Deletes one route of router r from the kernel; absent is fine. */
+int reconcile_route_remove(Reconciler *rc, const Router *r, const IpPrefix *p, DlrError *e);

@@ -1,0 +1,501 @@
+/* JSON writing is hand-rolled because it runs on every change over up to a million routes; reading uses
+ * json-c, which only runs for Apply and at start. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <openssl/evp.h>
+
+#include "json.h"
+#include "shared/cleanup.h"
+
+typedef struct Buf {
+        char *p;
+        size_t len, cap;
+        bool oom;
+} Buf;
+
+static void buf_reserve(Buf *b, size_t more)
+{
+        if (b->oom || b->len + more + 1 <= b->cap)
+                return;
+        size_t cap = b->cap ? b->cap : 4096;
+        while (b->len + more + 1 > cap)
+                cap *= 2;
+        char *n = realloc(b->p, cap);
+        if (!n) {
+                b->oom = true;
+                return;
+        }
+        b->p = n;
+        b->cap = cap;
+}
+
+static void put(Buf *b, const char *s, size_t n)
+{
+        buf_reserve(b, n);
+        if (b->oom)
+                return;
+        memcpy(b->p + b->len, s, n);
+        b->len += n;
+        b->p[b->len] = 0;
+}
+
+#define PUTS(b, s) put(b, s, strlen(s))
+
+static void putf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(Buf *b, const char *fmt, ...)
+{
+        char tmp[128];
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+        va_end(ap);
+        if (n > 0)
+                put(b, tmp, (size_t) MIN(n, (int) sizeof tmp - 1));
+}
+
+static void put_string(Buf *b, const char *s)
+{
+        put(b, "\"", 1);
+        for (const char *c = s; *c; c++) {
+                if (*c == '"' || *c == '\\')
+                        putf(b, "\\%c", *c);
+                else if ((unsigned char) *c < 0x20)
+                        putf(b, "\\u%04x", (unsigned char) *c);
+                else
+                        put(b, c, 1);
+        }
+        put(b, "\"", 1);
+}
+
+static void put_stamp(Buf *b, const Config *c, uint64_t lamport, uint32_t host)
+{
+        putf(b, ",\"stamp\":[%" PRIu64 ",", lamport);
+        put_string(b, host < c->n_hosts ? c->hosts[host] : "");
+        put(b, "]", 1);
+}
+
+static int cmp_router(const void *a, const void *b)
+{
+        return strcmp((*(Router *const *) a)->name, (*(Router *const *) b)->name);
+}
+
+static int cmp_lif(const void *a, const void *b)
+{
+        return strcmp((*(Lif *const *) a)->name, (*(Lif *const *) b)->name);
+}
+
+static int cmp_route(const void *a, const void *b)
+{
+        return ip_prefix_compare(&(*(Route *const *) a)->prefix, &(*(Route *const *) b)->prefix);
+}
+
+static void put_routes(Buf *b, const Config *c, const Router *r)
+{
+        _cleanup_free_ Route **v = malloc((r->routes.n ? r->routes.n : 1) * sizeof(Route *));
+        size_t n = 0;
+        char s[IP_PREFIX_MAX_STR];
+
+        if (!v) {
+                b->oom = true;
+                return;
+        }
+        ROUTE_TABLE_FOREACH(rt, &r->routes)
+                v[n++] = rt;
+        qsort(v, n, sizeof(Route *), cmp_route);
+
+        PUTS(b, "\"routes\":[");
+        for (size_t i = 0; i < n; i++) {
+                const Route *rt = v[i];
+                const Nexthop *nh = route_nexthops(rt);
+
+                if (i > 0)
+                        put(b, ",", 1);
+                PUTS(b, "{\"prefix\":\"");
+                PUTS(b, ip_prefix_to_string(&rt->prefix, true, s, sizeof s));
+                PUTS(b, "\",\"nexthops\":[");
+                for (unsigned j = 0; j < rt->n_nexthops; j++) {
+                        IpPrefix gw = { .family = rt->prefix.family };
+                        const Lif *l = nh[j].lif ? router_find_lif_by_id(r, nh[j].lif) : NULL;
+
+                        memcpy(gw.addr, nh[j].gw, sizeof gw.addr);
+                        if (j > 0)
+                                put(b, ",", 1);
+                        PUTS(b, "{\"gateway\":\"");
+                        if (nh[j].has_gw)
+                                PUTS(b, ip_prefix_to_string(&gw, false, s, sizeof s));
+                        PUTS(b, "\",\"lif\":");
+                        put_string(b, l ? l->name : "");
+                        put(b, "}", 1);
+                }
+                put(b, "]", 1);
+                put_stamp(b, c, rt->stamp_lamport, rt->stamp_host);
+                put(b, "}", 1);
+        }
+        put(b, "]", 1);
+}
+
+int config_to_json(const Config *c, bool with_generation, char **ret, size_t *ret_len)
+{
+        _cleanup_free_ Router **routers = malloc((c->n_routers + 1) * sizeof(Router *));
+        Buf b = {};
+        char s[IP_PREFIX_MAX_STR];
+
+        if (!routers)
+                return -ENOMEM;
+        memcpy(routers, c->routers, c->n_routers * sizeof(Router *));
+        qsort(routers, c->n_routers, sizeof(Router *), cmp_router);
+
+        PUTS(&b, "{\"version\":1");
+        if (with_generation)
+                putf(&b, ",\"generation\":%" PRIu64 ",\"lamport\":%" PRIu64, c->generation, c->lamport);
+        PUTS(&b, ",\"routers\":[");
+        for (size_t i = 0; i < c->n_routers; i++) {
+                const Router *r = routers[i];
+                _cleanup_free_ Lif **lifs = malloc((r->n_lifs + 1) * sizeof(Lif *));
+
+                if (!lifs) {
+                        b.oom = true;
+                        break;
+                }
+                memcpy(lifs, r->lifs, r->n_lifs * sizeof(Lif *));
+                qsort(lifs, r->n_lifs, sizeof(Lif *), cmp_lif);
+
+                if (i > 0)
+                        put(&b, ",", 1);
+                PUTS(&b, "{\"name\":");
+                put_string(&b, r->name);
+                putf(&b, ",\"table\":%" PRIu32, r->table);
+                put_stamp(&b, c, r->stamp.lamport, r->stamp.host);
+                PUTS(&b, ",\"lifs\":[");
+                for (size_t j = 0; j < r->n_lifs; j++) {
+                        const Lif *l = lifs[j];
+                        if (j > 0)
+                                put(&b, ",", 1);
+                        PUTS(&b, "{\"name\":");
+                        put_string(&b, l->name);
+                        putf(&b, ",\"kind\":\"%s\",\"segment\":%" PRIu32 ",\"mtu\":%" PRIu32, lif_kind_to_string(l->kind),
+                                l->segment, l->mtu_config);
+                        putf(&b, ",\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\"", l->mac[0], l->mac[1], l->mac[2],
+                                l->mac[3], l->mac[4], l->mac[5]);
+                        putf(&b, ",\"id\":%u,\"addresses\":[", l->id);
+                        for (size_t a = 0; a < l->n_addresses; a++) {
+                                if (a > 0)
+                                        put(&b, ",", 1);
+                                put(&b, "\"", 1);
+                                PUTS(&b, ip_prefix_to_string(&l->addresses[a], true, s, sizeof s));
+                                put(&b, "\"", 1);
+                        }
+                        put(&b, "]", 1);
+                        put_stamp(&b, c, l->stamp.lamport, l->stamp.host);
+                        put(&b, "}", 1);
+                }
+                PUTS(&b, "],");
+                put_routes(&b, c, r);
+                put(&b, "}", 1);
+        }
+        PUTS(&b, "]}");
+        if (b.oom) {
+                free(b.p);
+                return -ENOMEM;
+        }
+        *ret = b.p;
+        if (ret_len)
+                *ret_len = b.len;
+        return 0;
+}
+
+int config_digest(const Config *c, char ret[65])
+{
+        _cleanup_free_ char *s = NULL;
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned mdlen = 0;
+        size_t len;
+        int r;
+
+        r = config_to_json(c, false, &s, &len);
+        if (r < 0)
+                return r;
+        if (EVP_Digest(s, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+                return -EIO;
+        for (unsigned i = 0; i < 32; i++)
+                snprintf(ret + 2 * i, 3, "%02x", md[i]);
+        return 0;
+}
+
+/* Reading. */
+
+#define ERR(code, ...)                                                                                        \
+        do {                                                                                                  \
+                snprintf(errbuf, errsize, __VA_ARGS__);                                                       \
+                return (code);                                                                                \
+        } while (0)
+
+static bool keys_allowed(json_object *o, const char *const *allowed)
+{
+        json_object_object_foreach(o, key, val) {
+                (void) val;
+                bool ok = false;
+                for (const char *const *a = allowed; *a; a++)
+                        if (streq(*a, key))
+                                ok = true;
+                if (!ok)
+                        return false;
+        }
+        return true;
+}
+
+static int get_u32(json_object *o, const char *key, bool required, uint32_t *ret)
+{
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v)) {
+                if (required)
+                        return -EINVAL;
+                *ret = 0;
+                return 0;
+        }
+        if (!json_object_is_type(v, json_type_int))
+                return -EINVAL;
+        int64_t x = json_object_get_int64(v);
+        if (x < 0 || x > UINT32_MAX)
+                return -EINVAL;
+        *ret = (uint32_t) x;
+        return 0;
+}
+
+static const char *get_str(json_object *o, const char *key)
+{
+        json_object *v;
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+static int get_stamp(Config *c, json_object *o, Stamp *ret)
+{
+        json_object *v;
+
+        *ret = (Stamp) {};
+        if (!json_object_object_get_ex(o, "stamp", &v))
+                return 0;
+        if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) != 2)
+                return -EINVAL;
+        json_object *l = json_object_array_get_idx(v, 0), *h = json_object_array_get_idx(v, 1);
+        if (!json_object_is_type(l, json_type_int) || !json_object_is_type(h, json_type_string) ||
+                        json_object_get_int64(l) < 0)
+                return -EINVAL;
+        const char *host = json_object_get_string(h);
+        if (host[0] && dlr_name_check(host) < 0)
+                return -EINVAL;
+        int idx = config_host_index(c, host);
+        if (idx < 0)
+                return idx;
+        ret->lamport = (uint64_t) json_object_get_int64(l);
+        ret->host = (uint32_t) idx;
+        return 0;
+}
+
+static int parse_lif(Config *c, Router *r, json_object *o, char *errbuf, size_t errsize)
+{
+        static const char *const keys[] = { "name", "kind", "segment", "mtu", "addresses", "mac", "id", "stamp",
+                NULL };
+        json_object *addrs;
+        const char *name = get_str(o, "name"), *kind = get_str(o, "kind"), *why = NULL;
+        uint32_t segment, mtu, id;
+        char *av[DLR_ADDRESSES_MAX];
+        size_t n = 0;
+        Lif *l;
+        int k;
+
+        if (!json_object_is_type(o, json_type_object) || !keys_allowed(o, keys))
+                ERR(-EINVAL, "router %s: a LIF must be an object with known keys", r->name);
+        if (!name || !kind)
+                ERR(-EINVAL, "router %s: a LIF needs \"name\" and \"kind\"", r->name);
+        if (get_u32(o, "segment", true, &segment) < 0 || get_u32(o, "mtu", false, &mtu) < 0 ||
+                        get_u32(o, "id", false, &id) < 0 || id > UINT16_MAX)
+                ERR(-EINVAL, "router %s LIF %s: bad \"segment\", \"mtu\" or \"id\"", r->name, name);
+        if (json_object_object_get_ex(o, "addresses", &addrs)) {
+                if (!json_object_is_type(addrs, json_type_array) ||
+                                json_object_array_length(addrs) > DLR_ADDRESSES_MAX)
+                        ERR(-EINVAL, "router %s LIF %s: \"addresses\" must be a list of at most 16", r->name, name);
+                for (n = 0; n < json_object_array_length(addrs); n++) {
+                        json_object *a = json_object_array_get_idx(addrs, n);
+                        if (!json_object_is_type(a, json_type_string))
+                                ERR(-EINVAL, "router %s LIF %s: addresses must be strings", r->name, name);
+                        av[n] = (char *) json_object_get_string(a);
+                }
+        }
+        k = lif_new_checked(c, r, name, kind, segment, av, n, mtu, &l, &why);
+        if (k < 0)
+                ERR(k, "router %s LIF %s: %s", r->name, name, why ? why : "out of memory");
+        if (get_stamp(c, o, &l->stamp) < 0) {
+                lif_free(l);
+                ERR(-EINVAL, "router %s LIF %s: bad \"stamp\"", r->name, name);
+        }
+        if (id != 0 && router_find_lif_by_id(r, (uint16_t) id)) {
+                lif_free(l);
+                ERR(-EINVAL, "router %s LIF %s: duplicate \"id\"", r->name, name);
+        }
+        l->id = (uint16_t) id;
+        k = router_add_lif(r, l);
+        if (k < 0) {
+                lif_free(l);
+                ERR(k, "out of memory");
+        }
+        return 0;
+}
+
+static int parse_route(Config *c, Router *r, json_object *o, char *errbuf, size_t errsize)
+{
+        static const char *const keys[] = { "prefix", "nexthops", "stamp", NULL };
+        NexthopSpec nh[DLR_NEXTHOPS_MAX];
+        json_object *hops;
+        const char *prefix = get_str(o, "prefix"), *why = NULL;
+        size_t n = 0;
+        Route rt;
+        Stamp st;
+        int k;
+
+        if (!json_object_is_type(o, json_type_object) || !keys_allowed(o, keys) || !prefix)
+                ERR(-EINVAL, "router %s: a route must be an object with \"prefix\" and \"nexthops\"", r->name);
+        if (!json_object_object_get_ex(o, "nexthops", &hops) || !json_object_is_type(hops, json_type_array) ||
+                        json_object_array_length(hops) > DLR_NEXTHOPS_MAX)
+                ERR(-EINVAL, "router %s route %s: \"nexthops\" must be a list of at most 32", r->name, prefix);
+        for (n = 0; n < json_object_array_length(hops); n++) {
+                static const char *const hkeys[] = { "gateway", "lif", NULL };
+                json_object *h = json_object_array_get_idx(hops, n);
+                if (!json_object_is_type(h, json_type_object) || !keys_allowed(h, hkeys))
+                        ERR(-EINVAL, "router %s route %s: bad next hop", r->name, prefix);
+                nh[n].gateway = get_str(h, "gateway") ?: "";
+                nh[n].lif = get_str(h, "lif") ?: "";
+        }
+        k = route_build(r, prefix, nh, n, &rt, &why);
+        if (k < 0)
+                ERR(k, "router %s route %s: %s", r->name, prefix, why ? why : "out of memory");
+        if (get_stamp(c, o, &st) < 0) {
+                route_done(&rt);
+                ERR(-EINVAL, "router %s route %s: bad \"stamp\"", r->name, prefix);
+        }
+        rt.stamp_lamport = st.lamport;
+        rt.stamp_host = st.host;
+        if (route_table_get(&r->routes, &rt.prefix)) {
+                route_done(&rt);
+                ERR(-EINVAL, "router %s route %s: duplicate prefix", r->name, prefix);
+        }
+        k = route_table_put(&r->routes, &rt, NULL);
+        if (k < 0) {
+                route_done(&rt);
+                ERR(k, "out of memory");
+        }
+        return 0;
+}
+
+static int parse_router(Config *c, json_object *o, char *errbuf, size_t errsize)
+{
+        static const char *const keys[] = { "name", "table", "lifs", "routes", "stamp", NULL };
+        json_object *lifs = NULL, *routes = NULL;
+        const char *name = get_str(o, "name");
+        uint32_t table;
+        Router *r;
+        int k;
+
+        if (!json_object_is_type(o, json_type_object) || !keys_allowed(o, keys))
+                ERR(-EINVAL, "a router must be an object with known keys");
+        if (!name || dlr_name_check(name) < 0)
+                ERR(-EINVAL, "a router needs a valid \"name\"");
+        if (get_u32(o, "table", false, &table) < 0 || (table != 0 && dlr_table_check(table) < 0))
+                ERR(-EINVAL, "router %s: bad \"table\"", name);
+        if (config_find_router(c, name))
+                ERR(-EEXIST, "router %s: defined twice", name);
+        if (table != 0 && config_find_router_by_table(c, table))
+                ERR(-EADDRINUSE, "router %s: table %u is used by another router", name, table);
+        if ((json_object_object_get_ex(o, "lifs", &lifs) && !json_object_is_type(lifs, json_type_array)) ||
+                        (json_object_object_get_ex(o, "routes", &routes) &&
+                                        !json_object_is_type(routes, json_type_array)))
+                ERR(-EINVAL, "router %s: \"lifs\" and \"routes\" must be lists", name);
+
+        r = router_new(name, table, table);
+        if (!r || config_add_router(c, r) < 0) {
+                router_free(r);
+                ERR(-ENOMEM, "out of memory");
+        }
+        if (get_stamp(c, o, &r->stamp) < 0)
+                ERR(-EINVAL, "router %s: bad \"stamp\"", name);
+        for (size_t i = 0; lifs && i < json_object_array_length(lifs); i++) {
+                k = parse_lif(c, r, json_object_array_get_idx(lifs, i), errbuf, errsize);
+                if (k < 0)
+                        return k;
+        }
+        if (routes && route_table_reserve(&r->routes, json_object_array_length(routes)) < 0)
+                ERR(-ENOMEM, "out of memory");
+        for (size_t i = 0; routes && i < json_object_array_length(routes); i++) {
+                k = parse_route(c, r, json_object_array_get_idx(routes, i), errbuf, errsize);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put)
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free)
+
+int config_from_json(const char *s, size_t len, Config **ret, char *errbuf, size_t errsize)
+{
+        static const char *const keys[] = { "version", "generation", "lamport", "routers", NULL };
+        _cleanup_(json_tokener_freep) json_tokener *tok = json_tokener_new_ex(64);
+        _cleanup_(json_object_putp) json_object *root = NULL;
+        _cleanup_(config_freep) Config *c = NULL;
+        json_object *routers, *v;
+        uint32_t version;
+        int k;
+
+        if (!tok)
+                ERR(-ENOMEM, "out of memory");
+        if (len > INT32_MAX)
+                ERR(-EINVAL, "configuration too large");
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        root = json_tokener_parse_ex(tok, s, (int) len);
+        if (!root || json_tokener_get_error(tok) != json_tokener_success ||
+                        json_tokener_get_parse_end(tok) != len)
+                ERR(-EINVAL, "not valid JSON: %s", json_tokener_error_desc(json_tokener_get_error(tok)));
+        if (!json_object_is_type(root, json_type_object) || !keys_allowed(root, keys))
+                ERR(-EINVAL, "the configuration must be an object with \"version\" and \"routers\"");
+        if (get_u32(root, "version", true, &version) < 0 || version != 1)
+                ERR(-EINVAL, "unsupported configuration version (expected 1)");
+        if (!json_object_object_get_ex(root, "routers", &routers) || !json_object_is_type(routers, json_type_array))
+                ERR(-EINVAL, "\"routers\" must be a list");
+
+        c = config_new();
+        if (!c)
+                ERR(-ENOMEM, "out of memory");
+        if (json_object_object_get_ex(root, "generation", &v)) {
+                if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+                        ERR(-EINVAL, "bad \"generation\"");
+                c->generation = (uint64_t) json_object_get_int64(v);
+        }
+        if (json_object_object_get_ex(root, "lamport", &v)) {
+                if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+                        ERR(-EINVAL, "bad \"lamport\"");
+                c->lamport = (uint64_t) json_object_get_int64(v);
+        }
+        /* Explicit tables first, so a router asking for table 0 never takes one another router names. */
+        for (size_t i = 0; i < json_object_array_length(routers); i++) {
+                k = parse_router(c, json_object_array_get_idx(routers, i), errbuf, errsize);
+                if (k < 0)
+                        return k;
+        }
+        for (size_t i = 0; i < c->n_routers; i++)
+                if (c->routers[i]->table == 0) {
+                        k = config_allocate_table(c, &c->routers[i]->table);
+                        if (k < 0)
+                                ERR(k, "router %s: no free table id left", c->routers[i]->name);
+                }
+        *ret = TAKE_PTR(c);
+        return 0;
+}

@@ -1,0 +1,20 @@
+/* The configuration as JSON: Export/Apply, the saved state and the canonical form behind Digest. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+/* Serialises c canonically: routers, LIFs and routes sorted, next hops sorted, no whitespace. With
+ * with_generation the host-local generation counter is included (Export, state file); the digest leaves it out.
+ * Returns 0 or -ENOMEM; *ret is NUL-terminated. */
+int config_to_json(const Config *c, bool with_generation, char **ret, size_t *ret_len);
+
+/* Parses and completely validates a configuration. Unknown keys are refused. Errors: -EINVAL (malformed),
+ * -EEXIST (duplicate names), -EADDRINUSE (segment, table or subnet conflicts), -ENOENT (a route names an
+ * unknown LIF), -ENOMEM. On error errbuf says what and where. */
+int config_from_json(const char *s, size_t len, Config **ret, char *errbuf, size_t errsize);
+
+/* Hex SHA-256 of the canonical form without generation: equal on hosts holding the same configuration. */
+int config_digest(const Config *c, char ret[65]);
