@@ -10,6 +10,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "bus/bus.h"
+#include "shared/time.h"
 #include "kernel/kernel.h"
 #include "manager.h"
 #include "persist.h"
@@ -17,6 +18,11 @@
 #include "shared/cleanup.h"
 #include "shared/log.h"
 #include "state/json.h"
+
+static uint64_t now_usec(void)
+{
+        return now(CLOCK_MONOTONIC);
+}
 
 #define RESYNC_DELAY_USEC (50 * 1000ULL)
 #define PERIODIC_USEC (300 * 1000000ULL)
@@ -148,7 +154,7 @@ static int save(Manager *m, DlrError *e)
         size_t len;
         int r;
 
-        r = config_to_json(m->config, true, &json, &len);
+        r = config_to_state(m->config, &json, &len);
         if (r < 0)
                 return dlr_error_set(e, DLR_ERROR_INTERNAL, r, "serialising state: %s", strerror(-r));
         r = persist_save(m->state_dir, json, len);
@@ -354,6 +360,7 @@ int manager_add_routes(Manager *m, const char *router, const RouteSpec *specs, s
                 return dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
         }
 
+        uint64_t t0 = now_usec(), t1, t2, t3;
         /* Everything is checked before the kernel sees any of it. */
         for (; built < n; built++) {
                 const char *why = NULL;
@@ -381,8 +388,10 @@ int manager_add_routes(Manager *m, const char *router, const RouteSpec *specs, s
         route_table_done(&seen);
         if (k >= 0 && route_table_reserve(&r->routes, n) < 0)
                 k = dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
+        t1 = now_usec();
         if (k >= 0)
                 k = reconcile_routes_install(&m->rc, r, routes, old, has_old, n, e);
+        t2 = now_usec();
         if (k < 0) {
                 for (size_t i = 0; i < built; i++)
                         route_done(&routes[i]);
@@ -413,8 +422,12 @@ int manager_add_routes(Manager *m, const char *router, const RouteSpec *specs, s
         for (size_t i = 0; i < n; i++)
                 if (has_old[i])
                         route_done(&old[i]);
-        if (n > 1000)
-                log_info("dlr=%s: %zu routes added", router, n);
+        t3 = now_usec();
+        if (n >= 1000) {
+                log_info("dlr=%s: %zu routes added (check %.3fs, kernel %.3fs, save %.3fs)", router, n,
+                        (double) (t1 - t0) / 1e6, (double) (t2 - t1) / 1e6, (double) (t3 - t2) / 1e6);
+                malloc_trim(0); /* bulk calls leave megabytes of freed message and JSON buffers behind */
+        }
         return 0;
 }
 
@@ -669,7 +682,7 @@ int manager_start(Manager *m)
         int r;
 
         /* Subscribe before the first pass, so nothing that happens during it goes unnoticed. */
-        r = netlink_monitor_open(groups, ELEMENTSOF(groups), &m->monitor);
+        r = netlink_monitor_open(groups, ELEMENTSOF(groups), DLRD_RTPROT, &m->monitor);
         if (r < 0)
                 return log_error_errno(r, "Opening netlink notification socket: %m");
         r = sd_event_add_io(m->event, &m->monitor_source, mnl_socket_get_fd(m->monitor), EPOLLIN, on_monitor, m);

@@ -1,6 +1,7 @@
 /* Netlink batching: DESIGN §6 measured ~1k messages per sendmsg without per-message acks as the practical
  * floor; errors still arrive, capped (NETLINK_CAP_ACK), and each chunk ends with an acknowledged barrier so
  * the receive queue never has to hold more than one chunk's errors. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -310,7 +312,28 @@ int netlink_dump(Netlink *nl, mnl_cb_t cb, void *userdata)
         }
 }
 
-int netlink_monitor_open(const unsigned *groups, size_t n_groups, struct mnl_socket **ret)
+/* Drops RTM_NEWROUTE notifications of one protocol in the kernel: a bulk install of a million routes would
+ * otherwise echo a million notifications back at the daemon that sent them. Route notifications come one
+ * message per skb, so the header is at offset 0. */
+static int attach_newroute_filter(int fd, uint8_t protocol)
+{
+        struct sock_filter code[] = {
+                BPF_STMT(BPF_LD | BPF_H | BPF_ABS, offsetof(struct nlmsghdr, nlmsg_type)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(RTM_NEWROUTE), 0, 3),
+                BPF_STMT(BPF_LD | BPF_B | BPF_ABS, NLMSG_HDRLEN + offsetof(struct rtmsg, rtm_protocol)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, protocol, 0, 1),
+                BPF_STMT(BPF_RET | BPF_K, 0),
+                BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+        };
+        struct sock_fprog prog = { .len = ELEMENTSOF(code), .filter = code };
+
+        if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0)
+                return -errno;
+        return 0;
+}
+
+int netlink_monitor_open(const unsigned *groups, size_t n_groups, int ignore_newroute_protocol,
+                struct mnl_socket **ret)
 {
         struct mnl_socket *s = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
         int size = RCVBUF, r;
@@ -326,6 +349,8 @@ int netlink_monitor_open(const unsigned *groups, size_t n_groups, struct mnl_soc
         }
         if (setsockopt(mnl_socket_get_fd(s), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
                 (void) setsockopt(mnl_socket_get_fd(s), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+        if (ignore_newroute_protocol >= 0 && attach_newroute_filter(mnl_socket_get_fd(s), (uint8_t) ignore_newroute_protocol) < 0)
+                goto fail;
         *ret = s;
         return 0;
 fail:

@@ -51,5 +51,7 @@ int netlink_batch_commit(Netlink *nl, NetlinkResult *result);
  * for each reply message. -EINTR when the kernel flagged the dump as interrupted (retry it). */
 int netlink_dump(Netlink *nl, mnl_cb_t cb, void *userdata);
 
-/* A non-blocking socket subscribed to the given RTNLGRP_* groups, for notifications. */
-int netlink_monitor_open(const unsigned *groups, size_t n_groups, struct mnl_socket **ret);
+/* A non-blocking socket subscribed to the given RTNLGRP_* groups, for notifications. With
+ * ignore_newroute_protocol >= 0, RTM_NEWROUTE notifications of that protocol are filtered out in the kernel. */
+int netlink_monitor_open(const unsigned *groups, size_t n_groups, int ignore_newroute_protocol,
+                struct mnl_socket **ret);

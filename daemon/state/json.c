@@ -80,6 +80,40 @@ static void put_stamp(Buf *b, const Config *c, uint64_t lamport, uint32_t host)
         put(b, "]", 1);
 }
 
+/* inet_ntop and snprintf dominate serialising a million routes; IPv4 is formatted by hand. */
+static char *fmt_u8(char *o, unsigned v)
+{
+        if (v >= 100)
+                *o++ = (char) ('0' + v / 100);
+        if (v >= 10)
+                *o++ = (char) ('0' + (v / 10) % 10);
+        *o++ = (char) ('0' + v % 10);
+        return o;
+}
+
+static void put_addr(Buf *b, int family, const uint8_t *a, int plen)
+{
+        char tmp[IP_PREFIX_MAX_STR], *o = tmp;
+
+        if (family == AF_INET) {
+                for (int i = 0; i < 4; i++) {
+                        o = fmt_u8(o, a[i]);
+                        *o++ = i < 3 ? '.' : 0;
+                }
+                o--;
+        } else {
+                IpPrefix p = { .family = AF_INET6, .plen = 128 };
+                memcpy(p.addr, a, 16);
+                ip_prefix_to_string(&p, false, tmp, sizeof tmp);
+                o = tmp + strlen(tmp);
+        }
+        if (plen >= 0) {
+                *o++ = '/';
+                o = fmt_u8(o, (unsigned) plen);
+        }
+        put(b, tmp, (size_t) (o - tmp));
+}
+
 static int cmp_router(const void *a, const void *b)
 {
         return strcmp((*(Router *const *) a)->name, (*(Router *const *) b)->name);
@@ -95,11 +129,10 @@ static int cmp_route(const void *a, const void *b)
         return ip_prefix_compare(&(*(Route *const *) a)->prefix, &(*(Route *const *) b)->prefix);
 }
 
-static void put_routes(Buf *b, const Config *c, const Router *r)
+static void put_routes(Buf *b, const Config *c, const Router *r, bool sorted)
 {
         _cleanup_free_ Route **v = malloc((r->routes.n ? r->routes.n : 1) * sizeof(Route *));
         size_t n = 0;
-        char s[IP_PREFIX_MAX_STR];
 
         if (!v) {
                 b->oom = true;
@@ -107,7 +140,9 @@ static void put_routes(Buf *b, const Config *c, const Router *r)
         }
         ROUTE_TABLE_FOREACH(rt, &r->routes)
                 v[n++] = rt;
-        qsort(v, n, sizeof(Route *), cmp_route);
+        if (sorted)
+                qsort(v, n, sizeof(Route *), cmp_route);
+        buf_reserve(b, n * 96);
 
         PUTS(b, "\"routes\":[");
         for (size_t i = 0; i < n; i++) {
@@ -117,18 +152,16 @@ static void put_routes(Buf *b, const Config *c, const Router *r)
                 if (i > 0)
                         put(b, ",", 1);
                 PUTS(b, "{\"prefix\":\"");
-                PUTS(b, ip_prefix_to_string(&rt->prefix, true, s, sizeof s));
+                put_addr(b, rt->prefix.family, rt->prefix.addr, rt->prefix.plen);
                 PUTS(b, "\",\"nexthops\":[");
                 for (unsigned j = 0; j < rt->n_nexthops; j++) {
-                        IpPrefix gw = { .family = rt->prefix.family };
                         const Lif *l = nh[j].lif ? router_find_lif_by_id(r, nh[j].lif) : NULL;
 
-                        memcpy(gw.addr, nh[j].gw, sizeof gw.addr);
                         if (j > 0)
                                 put(b, ",", 1);
                         PUTS(b, "{\"gateway\":\"");
                         if (nh[j].has_gw)
-                                PUTS(b, ip_prefix_to_string(&gw, false, s, sizeof s));
+                                put_addr(b, rt->prefix.family, nh[j].gw, -1);
                         PUTS(b, "\",\"lif\":");
                         put_string(b, l ? l->name : "");
                         put(b, "}", 1);
@@ -140,7 +173,7 @@ static void put_routes(Buf *b, const Config *c, const Router *r)
         put(b, "]", 1);
 }
 
-int config_to_json(const Config *c, bool with_generation, char **ret, size_t *ret_len)
+static int to_json(const Config *c, bool with_generation, bool sorted, char **ret, size_t *ret_len)
 {
         _cleanup_free_ Router **routers = malloc((c->n_routers + 1) * sizeof(Router *));
         Buf b = {};
@@ -149,7 +182,8 @@ int config_to_json(const Config *c, bool with_generation, char **ret, size_t *re
         if (!routers)
                 return -ENOMEM;
         memcpy(routers, c->routers, c->n_routers * sizeof(Router *));
-        qsort(routers, c->n_routers, sizeof(Router *), cmp_router);
+        if (sorted)
+                qsort(routers, c->n_routers, sizeof(Router *), cmp_router);
 
         PUTS(&b, "{\"version\":1");
         if (with_generation)
@@ -164,7 +198,8 @@ int config_to_json(const Config *c, bool with_generation, char **ret, size_t *re
                         break;
                 }
                 memcpy(lifs, r->lifs, r->n_lifs * sizeof(Lif *));
-                qsort(lifs, r->n_lifs, sizeof(Lif *), cmp_lif);
+                if (sorted)
+                        qsort(lifs, r->n_lifs, sizeof(Lif *), cmp_lif);
 
                 if (i > 0)
                         put(&b, ",", 1);
@@ -196,7 +231,7 @@ int config_to_json(const Config *c, bool with_generation, char **ret, size_t *re
                         put(&b, "}", 1);
                 }
                 PUTS(&b, "],");
-                put_routes(&b, c, r);
+                put_routes(&b, c, r, sorted);
                 put(&b, "}", 1);
         }
         PUTS(&b, "]}");
@@ -208,6 +243,16 @@ int config_to_json(const Config *c, bool with_generation, char **ret, size_t *re
         if (ret_len)
                 *ret_len = b.len;
         return 0;
+}
+
+int config_to_json(const Config *c, bool with_generation, char **ret, size_t *ret_len)
+{
+        return to_json(c, with_generation, true, ret, ret_len);
+}
+
+int config_to_state(const Config *c, char **ret, size_t *ret_len)
+{
+        return to_json(c, true, false, ret, ret_len);
 }
 
 int config_digest(const Config *c, char ret[65])

@@ -11,6 +11,10 @@
  * Returns 0 or -ENOMEM; *ret is NUL-terminated. */
 int config_to_json(const Config *c, bool with_generation, char **ret, size_t *ret_len);
 
+/* The same document in table order rather than sorted, with generation: for the state file, where only
+ * speed matters. */
+int config_to_state(const Config *c, char **ret, size_t *ret_len);
+
 /* Parses and completely validates a configuration. Unknown keys are refused. Errors: -EINVAL (malformed),
  * -EEXIST (duplicate names), -EADDRINUSE (segment, table or subnet conflicts), -ENOENT (a route names an
  * unknown LIF), -ENOMEM. On error errbuf says what and where. */
