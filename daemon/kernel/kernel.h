@@ -90,6 +90,8 @@ int kernel_brport_set(Netlink *nl, int ifindex, bool learning, bool neigh_suppre
 /* IPv6 per-device forwarding has no netlink setter (inet6_set_link_af takes only token and addr_gen_mode),
  * so it goes through /proc/sys. */
 int kernel_ipv6_forwarding_set(const char *ifname, bool on);
+/* 1 or 0, or negative errno; "all" is the namespace-wide switch. */
+int kernel_ipv6_forwarding_get(const char *ifname);
 
 int kernel_addr_add(Netlink *nl, int ifindex, const IpPrefix *addr);
 int kernel_addr_delete(Netlink *nl, int ifindex, const IpPrefix *addr);

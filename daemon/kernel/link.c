@@ -364,3 +364,19 @@ int kernel_ipv6_forwarding_set(const char *ifname, bool on)
                 return -errno;
         return 0;
 }
+
+int kernel_ipv6_forwarding_get(const char *ifname)
+{
+        char path[128], c = 0;
+        _cleanup_close_ int fd = -EBADF;
+
+        if (strchr(ifname, '/'))
+                return -EINVAL;
+        snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/forwarding", ifname);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (read(fd, &c, 1) != 1)
+                return -EIO;
+        return c == '1';
+}

@@ -365,6 +365,25 @@ fail:
         return dlr_error_set(e, DLR_ERROR_INTERNAL, r, "building netlink request: %s", strerror(-r));
 }
 
+/* Linux 6.1 forwards IPv6 only when net.ipv6.conf.all.forwarding is on (ip6_forward checks devconf_all),
+ * and switching that changes every interface of the host (router advertisements stop being accepted).
+ * That is the operator's call, so dlrd says so once instead of doing it. */
+static void warn_ipv6_forwarding(Reconciler *rc, const Config *c)
+{
+        bool v6 = false;
+
+        for (size_t i = 0; i < c->n_routers && !v6; i++)
+                for (size_t j = 0; j < c->routers[i]->n_lifs && !v6; j++)
+                        for (size_t a = 0; a < c->routers[i]->lifs[j]->n_addresses; a++)
+                                if (c->routers[i]->lifs[j]->addresses[a].family == AF_INET6)
+                                        v6 = true;
+        if (!v6 || rc->warned_ipv6_forwarding || kernel_ipv6_forwarding_get("all") != 0)
+                return;
+        log_warning("IPv6 LIF addresses are configured but net.ipv6.conf.all.forwarding is 0: the kernel will not "
+                    "route IPv6 between LIFs until it is set");
+        rc->warned_ipv6_forwarding = true;
+}
+
 int reconcile_links(Reconciler *rc, const Config *c, bool *ret_changed, DlrError *e)
 {
         Wants w = {};
@@ -389,6 +408,7 @@ int reconcile_links(Reconciler *rc, const Config *c, bool *ret_changed, DlrError
         }
         if (r >= 0)
                 r = addresses_pass(rc, &w, e);
+        warn_ipv6_forwarding(rc, c);
         free(w.v);
         if (ret_changed)
                 *ret_changed = changed;

@@ -21,6 +21,7 @@ typedef struct Reconciler {
         /* Bridge ifindexes of the LIFs as of the last link pass, for encoding routes. */
         LifIndex *lif_index;
         size_t n_lif_index;
+        bool warned_ipv6_forwarding;
 } Reconciler;
 
 int reconciler_init(Reconciler *rc, const IpPrefix *vtep, const char *uplink);

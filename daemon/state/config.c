@@ -261,24 +261,52 @@ int lif_new_checked(const Config *c, const Router *r, const char *name, const ch
         return 0;
 }
 
-int router_add_lif(Router *r, Lif *l)
+int router_append_lif(Router *r, Lif *l)
 {
         Lif **n = realloc(r->lifs, (r->n_lifs + 1) * sizeof(Lif *));
         if (!n)
                 return -ENOMEM;
         r->lifs = n;
-        if (l->id == 0) {
-                /* Ids stay stable for the router's lifetime; wrap-around skips ids still taken. */
-                do {
-                        r->next_lif_id++;
-                        if (r->next_lif_id == 0)
-                                r->next_lif_id = 1;
-                } while (router_find_lif_by_id(r, r->next_lif_id));
-                l->id = r->next_lif_id;
-        } else if (l->id > r->next_lif_id)
+        if (l->id > r->next_lif_id)
                 r->next_lif_id = l->id;
         r->lifs[r->n_lifs++] = l;
         return 0;
+}
+
+static int next_free_lif_id(Router *r, uint16_t *ret)
+{
+        /* Ids stay stable for the router's lifetime; wrap-around skips ids still taken. */
+        for (unsigned tries = 0; tries < UINT16_MAX; tries++) {
+                r->next_lif_id++;
+                if (r->next_lif_id == 0)
+                        r->next_lif_id = 1;
+                if (!router_find_lif_by_id(r, r->next_lif_id)) {
+                        *ret = r->next_lif_id;
+                        return 0;
+                }
+        }
+        return -ENOSPC;
+}
+
+int router_assign_lif_ids(Router *r)
+{
+        for (size_t i = 0; i < r->n_lifs; i++)
+                if (r->lifs[i]->id == 0) {
+                        int k = next_free_lif_id(r, &r->lifs[i]->id);
+                        if (k < 0)
+                                return k;
+                }
+        return 0;
+}
+
+int router_add_lif(Router *r, Lif *l)
+{
+        if (l->id == 0) {
+                int k = next_free_lif_id(r, &l->id);
+                if (k < 0)
+                        return k;
+        }
+        return router_append_lif(r, l);
 }
 
 Lif *router_detach_lif(Router *r, const char *name)

@@ -387,8 +387,9 @@ static int parse_lif(Config *c, Router *r, json_object *o, char *errbuf, size_t 
                 lif_free(l);
                 ERR(-EINVAL, "router %s LIF %s: duplicate \"id\"", r->name, name);
         }
+        /* LIFs without an id get one only after every explicit id is known (parse_router). */
         l->id = (uint16_t) id;
-        k = router_add_lif(r, l);
+        k = router_append_lif(r, l);
         if (k < 0) {
                 lif_free(l);
                 ERR(k, "out of memory");
@@ -417,8 +418,12 @@ static int parse_route(Config *c, Router *r, json_object *o, char *errbuf, size_
                 json_object *h = json_object_array_get_idx(hops, n);
                 if (!json_object_is_type(h, json_type_object) || !keys_allowed(h, hkeys))
                         ERR(-EINVAL, "router %s route %s: bad next hop", r->name, prefix);
-                nh[n].gateway = get_str(h, "gateway") ?: "";
-                nh[n].lif = get_str(h, "lif") ?: "";
+                json_object *g = NULL, *l = NULL;
+                if ((json_object_object_get_ex(h, "gateway", &g) && !json_object_is_type(g, json_type_string)) ||
+                                (json_object_object_get_ex(h, "lif", &l) && !json_object_is_type(l, json_type_string)))
+                        ERR(-EINVAL, "router %s route %s: \"gateway\" and \"lif\" must be strings", r->name, prefix);
+                nh[n].gateway = g ? json_object_get_string(g) : "";
+                nh[n].lif = l ? json_object_get_string(l) : "";
         }
         k = route_build(r, prefix, nh, n, &rt, &why);
         if (k < 0)
@@ -477,12 +482,75 @@ static int parse_router(Config *c, json_object *o, char *errbuf, size_t errsize)
                 if (k < 0)
                         return k;
         }
+        k = router_assign_lif_ids(r);
+        if (k < 0)
+                ERR(k, "router %s: no free LIF id left", name);
         if (routes && route_table_reserve(&r->routes, json_object_array_length(routes)) < 0)
                 ERR(-ENOMEM, "out of memory");
         for (size_t i = 0; routes && i < json_object_array_length(routes); i++) {
                 k = parse_route(c, r, json_object_array_get_idx(routes, i), errbuf, errsize);
                 if (k < 0)
                         return k;
+        }
+        return 0;
+}
+
+/* json-c keeps the last of duplicate keys, so {"routers":[...],"routers":[]} would silently mean "no routers".
+ * This scan refuses a key repeated within one object before json-c sees the text. Keys with escapes are
+ * refused too: no key of the format needs one, and comparing them raw would let duplicates through. */
+#define SCAN_DEPTH 64
+#define SCAN_KEYS 16
+
+typedef struct ScanFrame {
+        bool object, expect_key;
+        unsigned n_keys;
+        const char *key[SCAN_KEYS];
+        size_t key_len[SCAN_KEYS];
+} ScanFrame;
+
+static int scan_keys(const char *s, size_t len, char *errbuf, size_t errsize)
+{
+        _cleanup_free_ ScanFrame *stack = calloc(SCAN_DEPTH, sizeof(ScanFrame));
+        int depth = -1;
+
+        if (!stack)
+                ERR(-ENOMEM, "out of memory");
+        for (size_t i = 0; i < len; i++) {
+                char c = s[i];
+                if (c == '{' || c == '[') {
+                        if (++depth >= SCAN_DEPTH)
+                                ERR(-EINVAL, "not valid JSON: nested too deeply");
+                        stack[depth] = (ScanFrame) { .object = c == '{', .expect_key = c == '{' };
+                } else if (c == '}' || c == ']') {
+                        if (depth >= 0)
+                                depth--;
+                } else if (c == ',') {
+                        if (depth >= 0 && stack[depth].object)
+                                stack[depth].expect_key = true;
+                } else if (c == '"') {
+                        size_t start = ++i;
+                        bool escaped = false;
+                        for (; i < len && s[i] != '"'; i++)
+                                if (s[i] == '\\') {
+                                        escaped = true;
+                                        i++;
+                                }
+                        if (depth < 0 || !stack[depth].object || !stack[depth].expect_key)
+                                continue;
+                        ScanFrame *f = &stack[depth];
+                        size_t n = (i < len ? i : len) - start;
+                        f->expect_key = false;
+                        if (escaped)
+                                ERR(-EINVAL, "object keys must not contain escapes");
+                        for (unsigned k = 0; k < f->n_keys; k++)
+                                if (f->key_len[k] == n && memcmp(f->key[k], s + start, n) == 0)
+                                        ERR(-EINVAL, "key \"%.*s\" given twice in one object", (int) MIN(n, 32u),
+                                                s + start);
+                        if (f->n_keys == SCAN_KEYS)
+                                ERR(-EINVAL, "an object has too many keys");
+                        f->key[f->n_keys] = s + start;
+                        f->key_len[f->n_keys++] = n;
+                }
         }
         return 0;
 }
@@ -504,6 +572,9 @@ int config_from_json(const char *s, size_t len, Config **ret, char *errbuf, size
                 ERR(-ENOMEM, "out of memory");
         if (len > INT32_MAX)
                 ERR(-EINVAL, "configuration too large");
+        k = scan_keys(s, len, errbuf, errsize);
+        if (k < 0)
+                return k;
         json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
         root = json_tokener_parse_ex(tok, s, (int) len);
         if (!root || json_tokener_get_error(tok) != json_tokener_success ||

@@ -1,0 +1,188 @@
+/* The desired configuration: routers, LIFs and routes as operators and peers asked for them. Pure data and
+ * validation; nothing here talks to the kernel or the bus. */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shared/addr.h"
+
+#define DLR_NAME_MAX 64             /* router and LIF names */
+#define DLR_TABLE_AUTO_MIN 1000u     /* dlrd's own table-id range, used when CreateRouter gets table 0 */
+#define DLR_TABLE_AUTO_MAX 9999u
+#define DLR_VNI_MAX 16777215u
+#define DLR_VLAN_MAX 4094u
+#define DLR_VXLAN_OVERHEAD 50u
+#define DLR_MTU_DEFAULT_UNDERLAY 1500u
+#define DLR_MTU_MIN 1280u           /* IPv6 minimum: a LIF may carry IPv6 at any time */
+#define DLR_MTU_MAX 9000u
+#define DLR_ADDRESSES_MAX 16u       /* gateway addresses per LIF */
+#define DLR_NEXTHOPS_MAX 32u
+#define DLR_LIFS_MAX 4096u          /* per router */
+
+typedef enum LifKind {
+        LIF_KIND_VXLAN,
+        LIF_KIND_VLAN,
+        _LIF_KIND_MAX,
+        _LIF_KIND_INVALID = -EINVAL,
+} LifKind;
+
+const char *lif_kind_to_string(LifKind k);
+LifKind lif_kind_from_string(const char *s);
+
+/* Who wrote an object last, for last-writer-wins between hosts. host indexes Config.hosts. */
+typedef struct Stamp {
+        uint64_t lamport;
+        uint32_t host;
+} Stamp;
+
+typedef struct Lif {
+        char *name;
+        LifKind kind;
+        uint32_t segment;    /* VNI or VLAN id */
+        uint32_t mtu_config; /* as given; 0 = derive */
+        uint32_t mtu;        /* effective */
+        uint16_t id;         /* stable within its router; routes refer to LIFs by it */
+        uint8_t mac[6];      /* the shared gateway MAC, derived from router and LIF names */
+        IpPrefix *addresses; /* gateway addresses with their subnet length */
+        size_t n_addresses;
+        Stamp stamp;
+} Lif;
+
+typedef struct Nexthop {
+        uint8_t gw[16];
+        uint16_t lif; /* Lif.id, 0 = none */
+        uint8_t has_gw;
+} Nexthop;
+
+/* Kept small: a router may hold a million of these. */
+typedef struct Route {
+        IpPrefix prefix;
+        uint8_t n_nexthops; /* 0 = blackhole */
+        uint8_t used;       /* slot in use (RouteTable internal) */
+        uint32_t stamp_host;
+        uint64_t stamp_lamport;
+        union {
+                Nexthop one;   /* n_nexthops == 1 */
+                Nexthop *many; /* n_nexthops > 1, sorted */
+        } nh;
+} Route;
+
+/* Open addressing, linear probing, backward-shift deletion; routes are stored inline. */
+typedef struct RouteTable {
+        Route *slots;
+        size_t capacity; /* power of two, or 0 */
+        size_t n;
+} RouteTable;
+
+typedef struct Router {
+        char *name;
+        uint32_t table_config; /* as given; 0 = allocate */
+        uint32_t table;
+        Stamp stamp;
+        Lif **lifs;
+        size_t n_lifs;
+        uint16_t next_lif_id;
+        RouteTable routes;
+} Router;
+
+typedef struct Config {
+        Router **routers;
+        size_t n_routers;
+        uint64_t generation; /* bumped on every accepted change */
+        uint64_t lamport;
+        char **hosts; /* interned host ids for stamps */
+        size_t n_hosts;
+} Config;
+
+Config *config_new(void);
+Config *config_free(Config *c);
+void config_freep(Config **c);
+
+/* Interns a host id and returns its index; -ENOMEM on allocation failure. */
+int config_host_index(Config *c, const char *host);
+
+/* Validation of names: 1..DLR_NAME_MAX characters of [A-Za-z0-9_.-], not starting with '.' or '-'. */
+int dlr_name_check(const char *name);
+
+Router *config_find_router(const Config *c, const char *name);
+Router *config_find_router_by_table(const Config *c, uint32_t table);
+Lif *router_find_lif(const Router *r, const char *name);
+Lif *router_find_lif_by_id(const Router *r, uint16_t id);
+/* Finds a LIF of any router with this kind and segment. */
+Lif *config_find_segment(const Config *c, LifKind kind, uint32_t segment, Router **ret_router);
+
+/* Picks the lowest free table id in dlrd's own range; -ENOSPC when none is left. */
+int config_allocate_table(const Config *c, uint32_t *ret);
+
+/* Table ids the kernel reserves (unspec, compat, default, main, local) are refused. */
+int dlr_table_check(uint32_t table);
+
+/* Derives the gateway MAC shared by every host for this LIF: locally administered, unicast, never zero. */
+void lif_derive_mac(const char *router, const char *lif, uint8_t ret[6]);
+/* Derives a MAC for the LIF's underlay-facing port (VXLAN/VLAN device), distinct from the gateway MAC. */
+void lif_derive_port_mac(const char *router, const char *lif, uint8_t ret[6]);
+
+/* Effective MTU of a LIF. */
+uint32_t lif_effective_mtu(LifKind kind, uint32_t mtu_config);
+
+/* Builds a Lif from operator input after checking every argument against the router it would join (names,
+ * segment range, address syntax and overlap, MTU) and the cluster-wide segment uniqueness.
+ * Errors: -EINVAL malformed (including gateway subnets of this LIF overlapping each other), -EEXIST name
+ * taken, -EADDRINUSE segment used anywhere or a subnet overlapping another LIF of the router.
+ * On error, *ret_error points at a static explanation. */
+int lif_new_checked(const Config *c, const Router *r, const char *name, const char *kind, uint32_t segment,
+                char *const *addresses, size_t n_addresses, uint32_t mtu, Lif **ret, const char **ret_error);
+Lif *lif_free(Lif *l);
+
+/* Adds a checked LIF to a router, assigning an id when it has none. The router takes ownership. */
+int router_add_lif(Router *r, Lif *l);
+/* Adds a LIF keeping its id as is, even 0; router_assign_lif_ids() then gives every id-less LIF one. */
+int router_append_lif(Router *r, Lif *l);
+int router_assign_lif_ids(Router *r);
+/* Detaches a LIF from its router without freeing it. */
+Lif *router_detach_lif(Router *r, const char *name);
+/* True when any route of r uses the LIF with this id. */
+bool router_lif_in_use(const Router *r, uint16_t id);
+
+Router *router_new(const char *name, uint32_t table_config, uint32_t table);
+Router *router_free(Router *r);
+int config_add_router(Config *c, Router *r);
+Router *config_detach_router(Config *c, const char *name);
+
+/* Routes. */
+typedef struct NexthopSpec {
+        const char *gateway; /* "" = none */
+        const char *lif;     /* "" = none */
+} NexthopSpec;
+
+/* Builds a route for router r from operator input. Checks: prefix syntax, no host bits, gateways of the
+ * prefix's family and usable, LIFs that exist, no duplicate next hop, at most DLR_NEXTHOPS_MAX.
+ * Errors: -EINVAL, -ENOENT (unknown LIF). *ret_error explains. */
+int route_build(const Router *r, const char *prefix, const NexthopSpec *nh, size_t n_nh, Route *ret,
+                const char **ret_error);
+void route_done(Route *rt);
+/* Deep copy; -ENOMEM. */
+int route_copy(const Route *src, Route *ret);
+const Nexthop *route_nexthops(const Route *rt);
+bool route_equal(const Route *a, const Route *b); /* same prefix and next hops; stamps ignored */
+
+void route_table_done(RouteTable *t);
+Route *route_table_get(const RouteTable *t, const IpPrefix *p);
+/* Inserts or replaces, taking ownership of rt's next-hop array. If ret_old is given and a route was replaced,
+ * the old route is moved there (caller frees), else it is freed. Returns 1 if inserted, 0 if replaced. */
+int route_table_put(RouteTable *t, Route *rt, Route *ret_old);
+/* Removes; moves the removed route to ret_old if given (caller frees), else frees it. -ENOENT if absent. */
+int route_table_remove(RouteTable *t, const IpPrefix *p, Route *ret_old);
+/* Pre-sizes for n more routes. */
+int route_table_reserve(RouteTable *t, size_t more);
+
+/* Iteration: for (size_t i = 0; i < t->capacity; i++) if (t->slots[i].used) ... */
+#define ROUTE_TABLE_FOREACH(rt, t)                                                                            \
+        for (Route *rt = (t)->slots; (t)->slots && rt < (t)->slots + (t)->capacity; rt++)                     \
+                if (rt->used)
+
+/* Deep copy of a whole configuration; -ENOMEM. */
+int config_copy(const Config *c, Config **ret);
