@@ -487,17 +487,24 @@ static void emit_diff(Manager *m, const Config *old, const Config *new)
 }
 
 /* Objects whose content did not change keep their stamps, so an Apply of an Export changes no stamp. */
+static Stamp lazy_stamp(Manager *m, Stamp *st, uint32_t host)
+{
+        if (st->lamport == 0)
+                *st = (Stamp) { .lamport = ++m->config->lamport, .host = host };
+        return *st;
+}
+
 static void restamp(Manager *m, const Config *old, Config *new)
 {
-        Stamp st = next_stamp(m);
         uint32_t host = (uint32_t) config_host_index(new, m->host_id);
-        st.host = host;
+        Stamp st = {}; /* taken only if something changed, so Apply of an Export moves no clock */
 
         for (size_t i = 0; i < new->n_routers; i++) {
                 Router *n = new->routers[i];
                 const Router *o = config_find_router(old, n->name);
                 bool same = o && o->table == n->table;
-                n->stamp = same ? (Stamp) { o->stamp.lamport, (uint32_t) config_host_index(new, old->hosts[o->stamp.host]) } : st;
+                n->stamp = same ? (Stamp) { o->stamp.lamport, (uint32_t) config_host_index(new, old->hosts[o->stamp.host]) }
+                                : lazy_stamp(m, &st, host);
                 for (size_t j = 0; j < n->n_lifs; j++) {
                         Lif *l = n->lifs[j];
                         const Lif *ol = o ? router_find_lif(o, l->name) : NULL;
@@ -506,7 +513,7 @@ static void restamp(Manager *m, const Config *old, Config *new)
                                      memcmp(ol->addresses, l->addresses, l->n_addresses * sizeof(IpPrefix)) == 0;
                         l->stamp = lsame ? (Stamp) { ol->stamp.lamport,
                                                    (uint32_t) config_host_index(new, old->hosts[ol->stamp.host]) }
-                                         : st;
+                                         : lazy_stamp(m, &st, host);
                 }
                 ROUTE_TABLE_FOREACH(rt, &n->routes) {
                         const Route *orr = o ? route_table_get(&o->routes, &rt->prefix) : NULL;
@@ -520,7 +527,7 @@ static void restamp(Manager *m, const Config *old, Config *new)
                                         rsame = (!la && !lb) || (la && lb && streq(la->name, lb->name));
                                 }
                         }
-                        rt->stamp_lamport = rsame ? orr->stamp_lamport : st.lamport;
+                        rt->stamp_lamport = rsame ? orr->stamp_lamport : lazy_stamp(m, &st, host).lamport;
                         rt->stamp_host = rsame ? (uint32_t) config_host_index(new, old->hosts[orr->stamp_host]) : host;
                 }
         }
@@ -617,9 +624,13 @@ static int on_monitor(sd_event_source *s, int fd, uint32_t revents, void *userda
                                 break;
                         }
                         case RTM_NEWADDR:
-                        case RTM_DELADDR:
                                 links = true; /* the pass looks only at dlrd's bridges */
                                 break;
+                        case RTM_DELADDR:
+                                /* Losing an address silently flushes the IPv4 routes through its subnet. */
+                                links = routes = true;
+                                break;
+                        case RTM_NEWROUTE: /* someone else's: ours are filtered out in the kernel */
                         case RTM_DELROUTE: {
                                 const struct rtmsg *rtm = mnl_nlmsg_get_payload(h);
                                 if (rtm->rtm_protocol == DLRD_RTPROT)
@@ -682,7 +693,7 @@ int manager_start(Manager *m)
         int r;
 
         /* Subscribe before the first pass, so nothing that happens during it goes unnoticed. */
-        r = netlink_monitor_open(groups, ELEMENTSOF(groups), DLRD_RTPROT, &m->monitor);
+        r = netlink_monitor_open(groups, ELEMENTSOF(groups), netlink_portid(m->rc.nl), &m->monitor);
         if (r < 0)
                 return log_error_errno(r, "Opening netlink notification socket: %m");
         r = sd_event_add_io(m->event, &m->monitor_source, mnl_socket_get_fd(m->monitor), EPOLLIN, on_monitor, m);

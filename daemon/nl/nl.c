@@ -312,16 +312,19 @@ int netlink_dump(Netlink *nl, mnl_cb_t cb, void *userdata)
         }
 }
 
-/* Drops RTM_NEWROUTE notifications of one protocol in the kernel: a bulk install of a million routes would
- * otherwise echo a million notifications back at the daemon that sent them. Route notifications come one
- * message per skb, so the header is at offset 0. */
-static int attach_newroute_filter(int fd, uint8_t protocol)
+/* Drops, in the kernel, route notifications caused by one netlink socket (the notification carries the
+ * requester's port id): a bulk install of a million routes would otherwise echo a million notifications back
+ * at the daemon that sent them, while a route changed by anyone else still wakes it. Route notifications come
+ * one message per skb, so the header is at offset 0. */
+static int attach_route_echo_filter(int fd, uint32_t portid)
 {
+        /* Absolute loads convert from network byte order; the header is in host order, so compare swapped. */
         struct sock_filter code[] = {
                 BPF_STMT(BPF_LD | BPF_H | BPF_ABS, offsetof(struct nlmsghdr, nlmsg_type)),
-                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(RTM_NEWROUTE), 0, 3),
-                BPF_STMT(BPF_LD | BPF_B | BPF_ABS, NLMSG_HDRLEN + offsetof(struct rtmsg, rtm_protocol)),
-                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, protocol, 0, 1),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(RTM_NEWROUTE), 1, 0),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(RTM_DELROUTE), 0, 3),
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct nlmsghdr, nlmsg_pid)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(portid), 0, 1),
                 BPF_STMT(BPF_RET | BPF_K, 0),
                 BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
         };
@@ -332,7 +335,12 @@ static int attach_newroute_filter(int fd, uint8_t protocol)
         return 0;
 }
 
-int netlink_monitor_open(const unsigned *groups, size_t n_groups, int ignore_newroute_protocol,
+uint32_t netlink_portid(const Netlink *nl)
+{
+        return nl->portid;
+}
+
+int netlink_monitor_open(const unsigned *groups, size_t n_groups, uint32_t ignore_newroute_portid,
                 struct mnl_socket **ret)
 {
         struct mnl_socket *s = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -349,7 +357,7 @@ int netlink_monitor_open(const unsigned *groups, size_t n_groups, int ignore_new
         }
         if (setsockopt(mnl_socket_get_fd(s), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
                 (void) setsockopt(mnl_socket_get_fd(s), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-        if (ignore_newroute_protocol >= 0 && attach_newroute_filter(mnl_socket_get_fd(s), (uint8_t) ignore_newroute_protocol) < 0)
+        if (ignore_newroute_portid != 0 && attach_route_echo_filter(mnl_socket_get_fd(s), ignore_newroute_portid) < 0)
                 goto fail;
         *ret = s;
         return 0;

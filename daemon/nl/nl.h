@@ -51,7 +51,10 @@ int netlink_batch_commit(Netlink *nl, NetlinkResult *result);
  * for each reply message. -EINTR when the kernel flagged the dump as interrupted (retry it). */
 int netlink_dump(Netlink *nl, mnl_cb_t cb, void *userdata);
 
-/* A non-blocking socket subscribed to the given RTNLGRP_* groups, for notifications. With
- * ignore_newroute_protocol >= 0, RTM_NEWROUTE notifications of that protocol are filtered out in the kernel. */
-int netlink_monitor_open(const unsigned *groups, size_t n_groups, int ignore_newroute_protocol,
+/* The port id the kernel puts into notifications caused by this socket's requests. */
+uint32_t netlink_portid(const Netlink *nl);
+
+/* A non-blocking socket subscribed to the given RTNLGRP_* groups, for notifications. With a non-zero
+ * ignore_newroute_portid, RTM_NEWROUTE and RTM_DELROUTE notifications caused by that socket are filtered out in the kernel. */
+int netlink_monitor_open(const unsigned *groups, size_t n_groups, uint32_t ignore_newroute_portid,
                 struct mnl_socket **ret);

@@ -49,6 +49,7 @@ void reconciler_done(Reconciler *rc)
 {
         netlink_close(rc->nl);
         free(rc->lif_index);
+        free(rc->vrf_tables);
         *rc = (Reconciler) {};
 }
 
@@ -191,6 +192,19 @@ static const Want *find_want(const Wants *w, const char *name)
         return NULL;
 }
 
+static int remember_table(Reconciler *rc, uint32_t table)
+{
+        for (size_t i = 0; i < rc->n_vrf_tables; i++)
+                if (rc->vrf_tables[i] == table)
+                        return 0;
+        uint32_t *v = realloc(rc->vrf_tables, (rc->n_vrf_tables + 1) * sizeof(uint32_t));
+        if (!v)
+                return -ENOMEM;
+        rc->vrf_tables = v;
+        v[rc->n_vrf_tables++] = table;
+        return 0;
+}
+
 /* One round; *ret_queued tells whether anything was sent. */
 static int links_round(Reconciler *rc, const Wants *w, bool *ret_queued, bool *changed, DlrError *e)
 {
@@ -209,6 +223,8 @@ static int links_round(Reconciler *rc, const Wants *w, bool *ret_queued, bool *c
 
                 if (!link_name_is_ours(k->name))
                         continue;
+                if (streq(k->kind, "vrf") && k->vrf_table > 0 && (r = remember_table(rc, (uint32_t) k->vrf_table)) < 0)
+                        goto fail;
                 x = find_want(w, k->name);
                 if (x && !needs_recreate(rc, &kl, k, x))
                         continue;

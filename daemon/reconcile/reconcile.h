@@ -22,6 +22,10 @@ typedef struct Reconciler {
         LifIndex *lif_index;
         size_t n_lif_index;
         bool warned_ipv6_forwarding;
+        /* Tables of dlrd VRFs seen in the kernel, configured or stale: with dlrd's own range, the only tables
+         * whose proto-201 routes it may sweep. */
+        uint32_t *vrf_tables;
+        size_t n_vrf_tables;
 } Reconciler;
 
 int reconciler_init(Reconciler *rc, const IpPrefix *vtep, const char *uplink);

@@ -83,6 +83,16 @@ typedef struct SyncCtx {
         size_t n_stale, cap_stale;
 } SyncCtx;
 
+static bool table_is_ours(const Reconciler *rc, uint32_t table)
+{
+        if (table >= DLR_TABLE_AUTO_MIN && table <= DLR_TABLE_AUTO_MAX)
+                return true;
+        for (size_t i = 0; i < rc->n_vrf_tables; i++)
+                if (rc->vrf_tables[i] == table)
+                        return true;
+        return false;
+}
+
 static int sync_cb(const KRoute *k, void *userdata)
 {
         SyncCtx *ctx = userdata;
@@ -97,6 +107,8 @@ static int sync_cb(const KRoute *k, void *userdata)
                         want->used |= 2; /* the kernel has it: leave it alone */
                 return 0;
         }
+        if (!r && !table_is_ours(ctx->rc, k->table))
+                return 0; /* our protocol number in someone else's table: not ours to judge */
         if (ctx->n_stale == ctx->cap_stale) {
                 size_t cap = ctx->cap_stale ? ctx->cap_stale * 2 : 256;
                 Stale *s = realloc(ctx->stale, cap * sizeof(Stale));

@@ -582,7 +582,9 @@ int config_from_json(const char *s, size_t len, Config **ret, char *errbuf, size
                 ERR(-EINVAL, "not valid JSON: %s", json_tokener_error_desc(json_tokener_get_error(tok)));
         if (!json_object_is_type(root, json_type_object) || !keys_allowed(root, keys))
                 ERR(-EINVAL, "the configuration must be an object with \"version\" and \"routers\"");
-        if (get_u32(root, "version", true, &version) < 0 || version != 1)
+        /* "version" may be left out by hand-written documents; when given it must be 1. */
+        if (get_u32(root, "version", false, &version) < 0 || (version != 0 && version != 1) ||
+                        (version == 0 && json_object_object_get_ex(root, "version", NULL)))
                 ERR(-EINVAL, "unsupported configuration version (expected 1)");
         if (!json_object_object_get_ex(root, "routers", &routers) || !json_object_is_type(routers, json_type_array))
                 ERR(-EINVAL, "\"routers\" must be a list");

@@ -469,12 +469,24 @@ dlrd_pid() { printf '%s\n' "${LAB_DLRD_PID[$1]}"; }
 # dlrd_alive HOST
 dlrd_alive() { [[ -n ${LAB_DLRD_PID[$1]:-} ]] && kill -0 "${LAB_DLRD_PID[$1]}" 2>/dev/null; }
 
-# state_sum HOST - one checksum over names and contents of every file in the
-# state dir (empty files and the file list included).
+# state_files HOST - "sha256  ./path" of every file in the state dir, sorted.
+state_files() {
+	(
+		cd "${LAB_HDIR[$1]}/state" || exit 1
+		shopt -s globstar nullglob dotglob
+		files=()
+		for f in **; do
+			[[ -f $f && ! -L $f ]] && files+=("./$f")
+		done
+		((${#files[@]})) && LC_ALL=C sha256sum -- "${files[@]}"
+		exit 0
+	)
+}
+
+# state_sum HOST - one checksum over the names and contents of every file in
+# the state dir.
 state_sum() {
-	local dir=${LAB_HDIR[$1]}/state
-	(cd "$dir" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum) | sha256sum |
-		cut -d' ' -f1
+	state_files "$1" | sha256sum | cut -d' ' -f1
 }
 
 # ---------------------------------------------------------------------------
@@ -517,7 +529,8 @@ dlr_callj() {
 # dlr_ok HOST METHOD SIG ARGS... - the call must succeed (else fail).
 dlr_ok() {
 	local out
-	out=$(dlr_call "$@" 2>&1) || fail "$2 failed: $out"
+	[[ ${LAB_VERBOSE:-0} == 1 ]] && _lab_show_call "$@" >&2
+	out=$(LAB_VERBOSE=0 dlr_call "$@" 2>&1) || fail "$2 failed: $out"
 	printf '%s\n' "$out"
 }
 
@@ -525,7 +538,7 @@ dlr_ok() {
 # name it failed with, or "OK" if it succeeded.  busctl only prints the error
 # message, so the name is read from sd-bus' debug log of the reply.
 dlr_error() {
-	local host=$1 m=$2 err out
+	local host=$1 m=$2 err out line
 	shift 2
 	[[ ${LAB_VERBOSE:-0} == 1 ]] && _lab_show_call "$host" "$m" "$@" >&2
 	err=$(SYSTEMD_LOG_LEVEL=debug SYSTEMD_LOG_TARGET=console _lab_busctl "$host" \
@@ -533,9 +546,12 @@ dlr_error() {
 		echo OK
 		return 0
 	}
-	out=$(sed -n 's/^Got message type=error .* error-name=\([^ ]*\) .*/\1/p' <<<"$err" | tail -n 1)
+	out=""
+	while IFS= read -r line; do
+		[[ $line =~ ^Got\ message\ type=error\ .*\ error-name=([^ ]+) ]] && out=${BASH_REMATCH[1]}
+	done <<<"$err"
 	if [[ -z $out ]]; then
-		printf 'NO-ERROR-NAME(%s)\n' "$(tail -n 1 <<<"$err")"
+		printf 'NO-ERROR-NAME(%s)\n' "${err##*$'\n'}"
 	else
 		printf '%s\n' "$out"
 	fi
@@ -726,15 +742,23 @@ lab_summary() {
 # ---------------------------------------------------------------------------
 
 # lab_monitor_start HOST - run `ip -ts monitor link route address` in HOST
-# and wait until it demonstrably receives events (a marker link "mark0" is
-# created and deleted).  Only one monitor at a time.
+# and wait until it demonstrably receives events: a marker link "mark0" is
+# created (again and again until the monitor reports it: it may not have
+# subscribed yet) and deleted.  Only one monitor at a time.
 lab_monitor_start() {
-	local h=$1
+	local h=$1 i seen=0
 	LAB_MON_LOG=$LAB_DIR/monitor.$h.$SECONDS.log
 	lab_bg "$LAB_MON_LOG" ip -n "$(lab_ns "$h")" -ts monitor link route address
 	LAB_MON_PID=$LAB_LAST_PID
-	hip "$h" link add mark0 type bridge || fail "marker link"
-	wait_until 20 grep -q ': mark0: ' "$LAB_MON_LOG" || fail "ip monitor shows nothing"
+	for ((i = 0; i < 60; i++)); do
+		hip "$h" link add mark0 type bridge || fail "marker link"
+		if wait_until 1 grep -q ': mark0: ' "$LAB_MON_LOG"; then
+			seen=1
+			break
+		fi
+		hip "$h" link del mark0
+	done
+	((seen)) || fail "ip monitor shows nothing"
 	hip "$h" link del mark0
 	wait_until 20 grep -q 'Deleted [0-9]*: mark0: ' "$LAB_MON_LOG" ||
 		fail "ip monitor missed the marker deletion"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # (variables are for the sourcing script)
 # Shared helpers for the dlrd test VM scripts (sourced by prepare and vm-run).
 #
 # Everything the VM needs is taken from the host's own Debian installation:
@@ -11,6 +12,8 @@ vm_modroot=${DLRD_VM_MODROOT:-/}
 vm_modroot=${vm_modroot%/}
 vm_cache=${DLRD_VM_CACHE:-/var/cache/dlrd-test-vm}
 vm_busybox=/bin/busybox
+# modprobe lives in sbin, which an ordinary user's PATH may lack.
+PATH=$PATH:/usr/sbin:/sbin
 
 # Modules shipped in the initramfs.  The boot modules are required: they
 # reach the host root over 9p, and overlay serves the VM's own mounts.  The
@@ -27,13 +30,13 @@ vm_preload_modules=(vrf 8021q vxlan bridge veth dummy tun
 vm_log() { printf 'dlrd-vm: %s\n' "$*" >&2; }
 vm_die() { vm_log "error: $*"; exit 125; }
 
-# Sets vm_kver, vm_kernel and vm_moddir to the kernel the VM boots: the
+# Sets vm_kver and vm_kernel to the kernel the VM boots: the
 # version in DLRD_VM_KVER, else the newest stock "-amd64" flavour that has
 # both an image and a modules directory.  The cloud and rt flavours are
 # skipped because they may lack drivers the tests need.
 vm_find_kernel() {
     local v candidates=()
-    vm_kver= vm_kernel= vm_moddir=
+    vm_kver='' vm_kernel=''
     if [[ -n ${DLRD_VM_KVER:-} ]]; then
         candidates=("$DLRD_VM_KVER")
     else
@@ -53,7 +56,6 @@ vm_find_kernel() {
         if [[ -r $vm_modroot/boot/vmlinuz-$v && -e $vm_modroot/lib/modules/$v/modules.dep ]]; then
             vm_kver=$v
             vm_kernel=$vm_modroot/boot/vmlinuz-$v
-            vm_moddir=$vm_modroot/lib/modules/$v
             return 0
         fi
     done
