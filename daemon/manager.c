@@ -28,6 +28,7 @@ static uint64_t now_usec(void)
 #define PERIODIC_USEC (300 * 1000000ULL)
 
 static int schedule_resync(Manager *m, bool links, bool routes);
+static int replay_journal(Manager *m);
 
 static char *strdup_or_null(const char *s, bool *oom)
 {
@@ -98,6 +99,12 @@ int manager_new(const ManagerOptions *o, Manager **ret)
                         manager_free(m);
                         return -EINVAL;
                 }
+                m->snapshot_bytes = len;
+                r = replay_journal(m);
+                if (r < 0) {
+                        manager_free(m);
+                        return r;
+                }
                 log_info("Loaded saved state: %zu router(s), generation %llu", m->config->n_routers,
                         (unsigned long long) m->config->generation);
         }
@@ -160,6 +167,98 @@ static int save(Manager *m, DlrError *e)
         r = persist_save(m->state_dir, json, len);
         if (r < 0)
                 return dlr_error_set(e, DLR_ERROR_INTERNAL, r, "saving state in %s: %s", m->state_dir, strerror(-r));
+        m->snapshot_bytes = len;
+        m->journal_bytes = 0;
+        return 0;
+}
+
+/* Journal slack before a snapshot replaces it: small changes stay cheap, replay at start stays bounded. */
+#define JOURNAL_SLACK (64u * 1024 * 1024)
+
+/* Bumps the generation, has the caller's record built with it and appends it; on failure the generation
+ * goes back and the caller undoes its change. */
+static int commit_record(Manager *m, int (*build)(Manager *m, void *arg, char **ret, size_t *ret_len), void *arg,
+                DlrError *e)
+{
+        _cleanup_free_ char *rec = NULL;
+        size_t len;
+        int r;
+
+        m->config->generation++;
+        r = build(m, arg, &rec, &len);
+        if (r >= 0)
+                r = persist_append(m->state_dir, rec, len);
+        if (r < 0) {
+                m->config->generation--;
+                return dlr_error_set(e, DLR_ERROR_INTERNAL, r, "saving state in %s: %s", m->state_dir, strerror(-r));
+        }
+        m->journal_bytes += len;
+        if (m->journal_bytes > m->snapshot_bytes + JOURNAL_SLACK) {
+                DlrError e2 = {};
+                /* The change is already durable in the journal; a failed compaction is retried next time. */
+                if (save(m, &e2) < 0)
+                        log_warning("Compacting the state journal: %s", e2.msg);
+        }
+        m->digest_valid = false;
+        bus_emit_manager_changed(m);
+        return 0;
+}
+
+typedef struct PutRoutes {
+        const Router *router;
+        const Route *routes;
+        size_t n;
+} PutRoutes;
+
+static int build_put(Manager *m, void *arg, char **ret, size_t *ret_len)
+{
+        PutRoutes *p = arg;
+        return journal_put_routes(m->config, p->router, p->routes, p->n, ret, ret_len);
+}
+
+typedef struct DelRoute {
+        const Router *router;
+        const IpPrefix *prefix;
+} DelRoute;
+
+static int build_del(Manager *m, void *arg, char **ret, size_t *ret_len)
+{
+        DelRoute *d = arg;
+        return journal_delete_route(m->config, d->router, d->prefix, ret, ret_len);
+}
+
+/* Replays the journal over the snapshot. A last record without its newline was being written when the
+ * daemon died, so it was never acknowledged: it is dropped. Any other bad record stops the start. */
+static int replay_journal(Manager *m)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t len, n = 0;
+        char err[256];
+        int r;
+
+        r = persist_load_journal(m->state_dir, &buf, &len);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return log_error_errno(r, "Reading the state journal in %s: %m", m->state_dir);
+        for (size_t at = 0; at < len;) {
+                char *nl = memchr(buf + at, '\n', len - at);
+                if (!nl) {
+                        log_warning("Dropping an incomplete last journal record (%zu bytes)", len - at);
+                        break;
+                }
+                r = config_replay_journal(m->config, buf + at, (size_t) (nl - (buf + at)), err, sizeof err);
+                if (r < 0) {
+                        log_error("State journal record %zu in %s is not valid, refusing to start: %s", n + 1,
+                                m->state_dir, err);
+                        return -EINVAL;
+                }
+                n++;
+                at = (size_t) (nl - buf) + 1;
+        }
+        m->journal_bytes = len;
+        if (n > 0)
+                log_info("Replayed %zu journal record(s)", n);
         return 0;
 }
 
@@ -408,7 +507,7 @@ int manager_add_routes(Manager *m, const char *router, const RouteSpec *specs, s
                 if (ins == 0)
                         old[i] = prev;
         }
-        k = commit(m, e);
+        k = commit_record(m, build_put, &(PutRoutes) { .router = r, .routes = routes, .n = n }, e);
         if (k < 0) {
                 for (size_t i = 0; i < n; i++) {
                         if (has_old[i])
@@ -456,7 +555,7 @@ int manager_delete_route(Manager *m, const char *router, const char *prefix, Dlr
                 return k;
         }
         (void) route_table_remove(&r->routes, &p, &saved);
-        k = commit(m, e);
+        k = commit_record(m, build_del, &(DelRoute) { .router = r, .prefix = &p }, e);
         if (k < 0) {
                 (void) route_table_put(&r->routes, &saved, NULL);
                 restore_kernel(m);

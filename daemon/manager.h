@@ -41,6 +41,8 @@ typedef struct Manager {
         sd_event_source *periodic_source;
         bool resync_links, resync_routes;
 
+        size_t snapshot_bytes, journal_bytes;
+
         char digest[65];
         uint64_t digest_generation;
         bool digest_valid;

@@ -1,6 +1,7 @@
 /* Atomic replacement of the state file. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "shared/cleanup.h"
 
 #define STATE_FILE "state.json"
+#define JOURNAL_FILE "state.journal"
 #define STATE_MAX (1024L * 1024 * 1024)
 
 static int write_all(int fd, const char *p, size_t n)
@@ -50,13 +52,60 @@ int persist_save(const char *dir, const char *data, size_t len)
                 (void) unlinkat(dfd, tmp, 0);
                 return r;
         }
+        /* The snapshot holds everything the journal did: drop it. A crash before the unlink only means records
+         * are replayed onto a snapshot that already has them, which replay tolerates. */
+        if (unlinkat(dfd, JOURNAL_FILE, 0) < 0 && errno != ENOENT)
+                return -errno;
         /* The rename is durable only once the directory is. */
         if (fsync(dfd) < 0)
                 return -errno;
         return 0;
 }
 
+int persist_append(const char *dir, const char *data, size_t len)
+{
+        _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
+        bool created = false;
+        int r;
+
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        fd = openat(dfd, JOURNAL_FILE, O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT) {
+                fd = openat(dfd, JOURNAL_FILE, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+                created = true;
+        }
+        if (fd < 0)
+                return -errno;
+        r = write_all(fd, data, len);
+        if (r < 0) {
+                /* Cut off the partial record, so the next one does not glue onto it. */
+                struct stat st;
+                if (fstat(fd, &st) == 0 && (size_t) st.st_size >= len)
+                        (void) ftruncate(fd, st.st_size - (off_t) len);
+                return r;
+        }
+        if (fdatasync(fd) < 0)
+                return -errno;
+        if (created && fsync(dfd) < 0)
+                return -errno;
+        return 0;
+}
+
+static int load_file(const char *dir, const char *name, char **ret, size_t *ret_len);
+
 int persist_load(const char *dir, char **ret, size_t *ret_len)
+{
+        return load_file(dir, STATE_FILE, ret, ret_len);
+}
+
+int persist_load_journal(const char *dir, char **ret, size_t *ret_len)
+{
+        return load_file(dir, JOURNAL_FILE, ret, ret_len);
+}
+
+static int load_file(const char *dir, const char *name, char **ret, size_t *ret_len)
 {
         _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
@@ -66,7 +115,7 @@ int persist_load(const char *dir, char **ret, size_t *ret_len)
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return -errno;
-        fd = openat(dfd, STATE_FILE, O_RDONLY | O_CLOEXEC);
+        fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, &st) < 0)

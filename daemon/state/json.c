@@ -129,6 +129,30 @@ static int cmp_route(const void *a, const void *b)
         return ip_prefix_compare(&(*(Route *const *) a)->prefix, &(*(Route *const *) b)->prefix);
 }
 
+static void put_route(Buf *b, const Config *c, const Router *r, const Route *rt)
+{
+        const Nexthop *nh = route_nexthops(rt);
+
+        PUTS(b, "{\"prefix\":\"");
+        put_addr(b, rt->prefix.family, rt->prefix.addr, rt->prefix.plen);
+        PUTS(b, "\",\"nexthops\":[");
+        for (unsigned j = 0; j < rt->n_nexthops; j++) {
+                const Lif *l = nh[j].lif ? router_find_lif_by_id(r, nh[j].lif) : NULL;
+
+                if (j > 0)
+                        put(b, ",", 1);
+                PUTS(b, "{\"gateway\":\"");
+                if (nh[j].has_gw)
+                        put_addr(b, rt->prefix.family, nh[j].gw, -1);
+                PUTS(b, "\",\"lif\":");
+                put_string(b, l ? l->name : "");
+                put(b, "}", 1);
+        }
+        put(b, "]", 1);
+        put_stamp(b, c, rt->stamp_lamport, rt->stamp_host);
+        put(b, "}", 1);
+}
+
 static void put_routes(Buf *b, const Config *c, const Router *r, bool sorted)
 {
         _cleanup_free_ Route **v = malloc((r->routes.n ? r->routes.n : 1) * sizeof(Route *));
@@ -146,29 +170,9 @@ static void put_routes(Buf *b, const Config *c, const Router *r, bool sorted)
 
         PUTS(b, "\"routes\":[");
         for (size_t i = 0; i < n; i++) {
-                const Route *rt = v[i];
-                const Nexthop *nh = route_nexthops(rt);
-
                 if (i > 0)
                         put(b, ",", 1);
-                PUTS(b, "{\"prefix\":\"");
-                put_addr(b, rt->prefix.family, rt->prefix.addr, rt->prefix.plen);
-                PUTS(b, "\",\"nexthops\":[");
-                for (unsigned j = 0; j < rt->n_nexthops; j++) {
-                        const Lif *l = nh[j].lif ? router_find_lif_by_id(r, nh[j].lif) : NULL;
-
-                        if (j > 0)
-                                put(b, ",", 1);
-                        PUTS(b, "{\"gateway\":\"");
-                        if (nh[j].has_gw)
-                                put_addr(b, rt->prefix.family, nh[j].gw, -1);
-                        PUTS(b, "\",\"lif\":");
-                        put_string(b, l ? l->name : "");
-                        put(b, "}", 1);
-                }
-                put(b, "]", 1);
-                put_stamp(b, c, rt->stamp_lamport, rt->stamp_host);
-                put(b, "}", 1);
+                put_route(b, c, r, v[i]);
         }
         put(b, "]", 1);
 }
@@ -253,6 +257,53 @@ int config_to_json(const Config *c, bool with_generation, char **ret, size_t *re
 int config_to_state(const Config *c, char **ret, size_t *ret_len)
 {
         return to_json(c, true, false, ret, ret_len);
+}
+
+static int record_head(Buf *b, const Config *c, const char *op, const Router *r)
+{
+        putf(b, "{\"op\":\"%s\",\"generation\":%" PRIu64 ",\"lamport\":%" PRIu64 ",\"router\":", op, c->generation,
+                c->lamport);
+        put_string(b, r->name);
+        return 0;
+}
+
+static int record_end(Buf *b, char **ret, size_t *ret_len)
+{
+        PUTS(b, "}\n");
+        if (b->oom) {
+                free(b->p);
+                return -ENOMEM;
+        }
+        *ret = b->p;
+        *ret_len = b->len;
+        return 0;
+}
+
+int journal_put_routes(const Config *c, const Router *r, const Route *routes, size_t n, char **ret, size_t *ret_len)
+{
+        Buf b = {};
+
+        buf_reserve(&b, n * 96 + 256);
+        record_head(&b, c, "put", r);
+        PUTS(&b, ",\"routes\":[");
+        for (size_t i = 0; i < n; i++) {
+                if (i > 0)
+                        put(&b, ",", 1);
+                put_route(&b, c, r, &routes[i]);
+        }
+        put(&b, "]", 1);
+        return record_end(&b, ret, ret_len);
+}
+
+int journal_delete_route(const Config *c, const Router *r, const IpPrefix *p, char **ret, size_t *ret_len)
+{
+        Buf b = {};
+
+        record_head(&b, c, "del", r);
+        PUTS(&b, ",\"prefix\":\"");
+        put_addr(&b, p->family, p->addr, p->plen);
+        put(&b, "\"", 1);
+        return record_end(&b, ret, ret_len);
 }
 
 int config_digest(const Config *c, char ret[65])
@@ -397,7 +448,7 @@ static int parse_lif(Config *c, Router *r, json_object *o, char *errbuf, size_t 
         return 0;
 }
 
-static int parse_route(Config *c, Router *r, json_object *o, char *errbuf, size_t errsize)
+static int parse_route(Config *c, Router *r, json_object *o, bool replace, char *errbuf, size_t errsize)
 {
         static const char *const keys[] = { "prefix", "nexthops", "stamp", NULL };
         NexthopSpec nh[DLR_NEXTHOPS_MAX];
@@ -434,7 +485,7 @@ static int parse_route(Config *c, Router *r, json_object *o, char *errbuf, size_
         }
         rt.stamp_lamport = st.lamport;
         rt.stamp_host = st.host;
-        if (route_table_get(&r->routes, &rt.prefix)) {
+        if (!replace && route_table_get(&r->routes, &rt.prefix)) {
                 route_done(&rt);
                 ERR(-EINVAL, "router %s route %s: duplicate prefix", r->name, prefix);
         }
@@ -488,7 +539,7 @@ static int parse_router(Config *c, json_object *o, char *errbuf, size_t errsize)
         if (routes && route_table_reserve(&r->routes, json_object_array_length(routes)) < 0)
                 ERR(-ENOMEM, "out of memory");
         for (size_t i = 0; routes && i < json_object_array_length(routes); i++) {
-                k = parse_route(c, r, json_object_array_get_idx(routes, i), errbuf, errsize);
+                k = parse_route(c, r, json_object_array_get_idx(routes, i), false, errbuf, errsize);
                 if (k < 0)
                         return k;
         }
@@ -558,28 +609,42 @@ static int scan_keys(const char *s, size_t len, char *errbuf, size_t errsize)
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put)
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free)
 
+/* Strict parse of a whole document: one value, nothing after it, no repeated keys. */
+static int parse_document(const char *s, size_t len, json_object **ret, char *errbuf, size_t errsize)
+{
+        _cleanup_(json_tokener_freep) json_tokener *tok = json_tokener_new_ex(64);
+        json_object *root;
+        int k;
+
+        if (!tok)
+                ERR(-ENOMEM, "out of memory");
+        if (len > INT32_MAX)
+                ERR(-EINVAL, "document too large");
+        k = scan_keys(s, len, errbuf, errsize);
+        if (k < 0)
+                return k;
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        root = json_tokener_parse_ex(tok, s, (int) len);
+        if (!root || json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != len) {
+                json_object_put(root);
+                ERR(-EINVAL, "not valid JSON: %s", json_tokener_error_desc(json_tokener_get_error(tok)));
+        }
+        *ret = root;
+        return 0;
+}
+
 int config_from_json(const char *s, size_t len, Config **ret, char *errbuf, size_t errsize)
 {
         static const char *const keys[] = { "version", "generation", "lamport", "routers", NULL };
-        _cleanup_(json_tokener_freep) json_tokener *tok = json_tokener_new_ex(64);
         _cleanup_(json_object_putp) json_object *root = NULL;
         _cleanup_(config_freep) Config *c = NULL;
         json_object *routers, *v;
         uint32_t version;
         int k;
 
-        if (!tok)
-                ERR(-ENOMEM, "out of memory");
-        if (len > INT32_MAX)
-                ERR(-EINVAL, "configuration too large");
-        k = scan_keys(s, len, errbuf, errsize);
+        k = parse_document(s, len, &root, errbuf, errsize);
         if (k < 0)
                 return k;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-        root = json_tokener_parse_ex(tok, s, (int) len);
-        if (!root || json_tokener_get_error(tok) != json_tokener_success ||
-                        json_tokener_get_parse_end(tok) != len)
-                ERR(-EINVAL, "not valid JSON: %s", json_tokener_error_desc(json_tokener_get_error(tok)));
         if (!json_object_is_type(root, json_type_object) || !keys_allowed(root, keys))
                 ERR(-EINVAL, "the configuration must be an object with \"version\" and \"routers\"");
         /* "version" may be left out by hand-written documents; when given it must be 1. */
@@ -615,5 +680,56 @@ int config_from_json(const char *s, size_t len, Config **ret, char *errbuf, size
                                 ERR(k, "router %s: no free table id left", c->routers[i]->name);
                 }
         *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int config_replay_journal(Config *c, const char *line, size_t len, char *errbuf, size_t errsize)
+{
+        static const char *const keys[] = { "op", "generation", "lamport", "router", "routes", "prefix", NULL };
+        _cleanup_(json_object_putp) json_object *root = NULL;
+        json_object *v, *routes;
+        const char *op, *router, *prefix;
+        Router *r;
+        int k;
+
+        k = parse_document(line, len, &root, errbuf, errsize);
+        if (k < 0)
+                return k;
+        if (!json_object_is_type(root, json_type_object) || !keys_allowed(root, keys))
+                ERR(-EINVAL, "journal record has unknown keys");
+        op = get_str(root, "op");
+        router = get_str(root, "router");
+        if (!op || !router)
+                ERR(-EINVAL, "journal record needs \"op\" and \"router\"");
+        r = config_find_router(c, router);
+        if (!r)
+                ERR(-ENOENT, "journal record for unknown router %s", router);
+
+        if (streq(op, "put")) {
+                if (!json_object_object_get_ex(root, "routes", &routes) || !json_object_is_type(routes, json_type_array))
+                        ERR(-EINVAL, "journal record: \"routes\" must be a list");
+                if (route_table_reserve(&r->routes, json_object_array_length(routes)) < 0)
+                        ERR(-ENOMEM, "out of memory");
+                for (size_t i = 0; i < json_object_array_length(routes); i++) {
+                        k = parse_route(c, r, json_object_array_get_idx(routes, i), true, errbuf, errsize);
+                        if (k < 0)
+                                return k;
+                }
+        } else if (streq(op, "del")) {
+                IpPrefix p;
+                prefix = get_str(root, "prefix");
+                if (!prefix || ip_prefix_parse(prefix, &p) < 0)
+                        ERR(-EINVAL, "journal record: bad \"prefix\"");
+                (void) route_table_remove(&r->routes, &p, NULL); /* replayed twice after a crash: fine */
+        } else
+                ERR(-EINVAL, "journal record: unknown op %s", op);
+
+        /* Counters are absolute, so replaying a record twice leaves them right. */
+        if (json_object_object_get_ex(root, "generation", &v) && json_object_is_type(v, json_type_int) &&
+                        json_object_get_int64(v) > 0 && (uint64_t) json_object_get_int64(v) > c->generation)
+                c->generation = (uint64_t) json_object_get_int64(v);
+        if (json_object_object_get_ex(root, "lamport", &v) && json_object_is_type(v, json_type_int) &&
+                        json_object_get_int64(v) > 0 && (uint64_t) json_object_get_int64(v) > c->lamport)
+                c->lamport = (uint64_t) json_object_get_int64(v);
         return 0;
 }

@@ -22,3 +22,12 @@ int config_from_json(const char *s, size_t len, Config **ret, char *errbuf, size
 
 /* Hex SHA-256 of the canonical form without generation: equal on hosts holding the same configuration. */
 int config_digest(const Config *c, char ret[65]);
+
+/* Journal records: one line each, appended to the state between snapshots so that a change costs what it
+ * changes, not the size of the whole configuration. They carry the generation and Lamport counter after
+ * the change. */
+int journal_put_routes(const Config *c, const Router *r, const Route *routes, size_t n, char **ret, size_t *ret_len);
+int journal_delete_route(const Config *c, const Router *r, const IpPrefix *p, char **ret, size_t *ret_len);
+/* Applies one record (without its newline) to c, validating it like a configuration. Replaying a record
+ * twice is harmless. */
+int config_replay_journal(Config *c, const char *line, size_t len, char *errbuf, size_t errsize);

@@ -844,6 +844,100 @@ START_TEST(test_digest_changes)
 }
 END_TEST
 
+/* Journal: a record replayed onto the configuration it was written against reproduces the change. */
+static Config *journal_base(void)
+{
+        Config *c = NULL;
+        char e[256];
+
+        ck_assert_int_eq(config_from_json(sample_json, strlen(sample_json), &c, e, sizeof e), 0);
+        return c;
+}
+
+static char *json_of(const Config *c)
+{
+        char *s = NULL;
+        ck_assert_int_eq(config_to_json(c, true, &s, NULL), 0);
+        return s;
+}
+
+START_TEST(test_journal_put_and_delete_replay)
+{
+        Config *live = journal_base(), *replica = journal_base();
+        Router *r = config_find_router(live, "blue");
+        NexthopSpec hop = { .gateway = "10.0.0.254", .lif = "web" };
+        const char *why = NULL;
+        char *rec = NULL, *a, *b, e[256];
+        size_t len;
+        Route rt[2];
+
+        ck_assert_int_eq(route_build(r, "172.16.0.0/12", &hop, 1, &rt[0], &why), 0);
+        ck_assert_int_eq(route_build(r, "10.9.0.0/16", NULL, 0, &rt[1], &why), 0); /* replaces a route */
+        rt[0].stamp_lamport = rt[1].stamp_lamport = 12;
+        live->generation = 3;
+        live->lamport = 12;
+        ck_assert_int_eq(journal_put_routes(live, r, rt, 2, &rec, &len), 0);
+        ck_assert_uint_eq(len, strlen(rec));
+        ck_assert(rec[len - 1] == '\n');
+        for (int i = 0; i < 2; i++)
+                ck_assert_int_ge(route_table_put(&r->routes, &rt[i], NULL), 0);
+
+        /* Twice: a record replayed again after a crash must change nothing more. */
+        for (int i = 0; i < 2; i++)
+                ck_assert_int_eq(config_replay_journal(replica, rec, len - 1, e, sizeof e), 0);
+        free(rec);
+        a = json_of(live);
+        b = json_of(replica);
+        ck_assert_str_eq(a, b);
+        ck_assert_uint_eq(replica->generation, 3);
+        ck_assert_uint_eq(replica->lamport, 12);
+        free(a);
+        free(b);
+
+        IpPrefix p = unit_prefix("172.16.0.0/12");
+        live->generation = 4;
+        ck_assert_int_eq(journal_delete_route(live, r, &p, &rec, &len), 0);
+        ck_assert_int_eq(route_table_remove(&r->routes, &p, NULL), 0);
+        ck_assert_int_eq(config_replay_journal(replica, rec, len - 1, e, sizeof e), 0);
+        ck_assert_int_eq(config_replay_journal(replica, rec, len - 1, e, sizeof e), 0);
+        free(rec);
+        a = json_of(live);
+        b = json_of(replica);
+        ck_assert_str_eq(a, b);
+        free(a);
+        free(b);
+        config_free(live);
+        config_free(replica);
+}
+END_TEST
+
+START_TEST(test_journal_bad_records)
+{
+        Config *c = journal_base();
+        char e[256];
+        static const char *const bad[] = {
+                "{\"op\":\"put\",\"router\":\"blue\",\"routes\":[{\"prefix\":\"10.1.2.3/16\",\"nexthops\":[]}]}",
+                "{\"op\":\"put\",\"router\":\"blue\",\"routes\":{}}",
+                "{\"op\":\"del\",\"router\":\"blue\",\"prefix\":\"banana\"}",
+                "{\"op\":\"zap\",\"router\":\"blue\"}",
+                "{\"op\":\"del\",\"router\":\"blue\",\"prefix\":\"10.9.0.0/16\",\"extra\":1}",
+                "{\"op\":\"del\",\"router\":\"blue\",\"router\":\"alpha\",\"prefix\":\"10.9.0.0/16\"}",
+                "{\"op\":\"del\",\"router\":\"blue\",\"prefix\":\"10.9.0.0/16\"",
+        };
+
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+                ck_assert_msg(config_replay_journal(c, bad[i], strlen(bad[i]), e, sizeof e) == -EINVAL,
+                        "accepted: %s", bad[i]);
+        const char *unknown = "{\"op\":\"del\",\"router\":\"nope\",\"prefix\":\"10.9.0.0/16\"}";
+        ck_assert_int_eq(config_replay_journal(c, unknown, strlen(unknown), e, sizeof e), -ENOENT);
+        ck_assert_str_eq(e, "journal record for unknown router nope");
+        /* None of the refused records deleted the route they named. */
+        IpPrefix p = unit_prefix("10.9.0.0/16");
+        ck_assert_ptr_nonnull(route_table_get(&config_find_router(c, "blue")->routes, &p));
+        config_free(c);
+}
+END_TEST
+
 static Suite *json_suite(void)
 {
         Suite *s = suite_create("json");
@@ -869,6 +963,11 @@ static Suite *json_suite(void)
         tcase_add_test(tc, test_from_json_implicit_lif_id_before_explicit);
         tcase_add_test(tc, test_from_json_conflicts);
         tcase_add_test(tc, test_from_json_table_allocation);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("journal");
+        tcase_add_test(tc, test_journal_put_and_delete_replay);
+        tcase_add_test(tc, test_journal_bad_records);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("digest");
