@@ -205,6 +205,19 @@ static int remember_table(Reconciler *rc, uint32_t table)
         return 0;
 }
 
+/* A dump the kernel flags as interrupted (the table changed under it) is simply taken again. */
+#define DUMP_ATTEMPTS 3
+
+static int dump_links(Reconciler *rc, KLinks *ret)
+{
+        int r;
+        for (int attempt = 0;; attempt++) {
+                r = kernel_dump_links(rc->nl, ret);
+                if (r != -EINTR || attempt == DUMP_ATTEMPTS)
+                        return r;
+        }
+}
+
 /* One round; *ret_queued tells whether anything was sent. */
 static int links_round(Reconciler *rc, const Wants *w, bool *ret_queued, bool *changed, DlrError *e)
 {
@@ -212,7 +225,7 @@ static int links_round(Reconciler *rc, const Wants *w, bool *ret_queued, bool *c
         Batch b = {};
         int r;
 
-        r = kernel_dump_links(rc->nl, &kl);
+        r = dump_links(rc, &kl);
         if (r < 0)
                 return dlr_error_set(e, DLR_ERROR_KERNEL, r, "dumping links: %s", strerror(-r));
 
@@ -322,9 +335,12 @@ static int addresses_pass(Reconciler *rc, const Wants *w, DlrError *e)
         Batch b = {};
         int r;
 
-        r = kernel_dump_links(rc->nl, &kl);
-        if (r >= 0)
+        r = dump_links(rc, &kl);
+        for (int attempt = 0; r >= 0; attempt++) {
                 r = kernel_dump_addrs(rc->nl, &ka);
+                if (r != -EINTR || attempt == DUMP_ATTEMPTS)
+                        break;
+        }
         if (r < 0)
                 return dlr_error_set(e, DLR_ERROR_KERNEL, r, "dumping links and addresses: %s", strerror(-r));
 
