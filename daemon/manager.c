@@ -173,7 +173,7 @@ static int save(Manager *m, DlrError *e)
 }
 
 /* Journal slack before a snapshot replaces it: small changes stay cheap, replay at start stays bounded. */
-#define JOURNAL_SLACK (64u * 1024 * 1024)
+#define JOURNAL_SLACK ((size_t) 64 * 1024 * 1024)
 
 /* Bumps the generation, has the caller's record built with it and appends it; on failure the generation
  * goes back and the caller undoes its change. */
@@ -749,11 +749,10 @@ static int on_resync(sd_event_source *s, uint64_t usec, void *userdata)
         Manager *m = userdata;
         DlrError e = {};
         bool links = m->resync_links, routes = m->resync_routes, changed = false;
-        int r = 0;
+        int r;
 
         m->resync_links = m->resync_routes = false;
-        if (links)
-                r = reconcile_links(&m->rc, m->config, &changed, &e);
+        r = links ? reconcile_links(&m->rc, m->config, &changed, &e) : 0;
         if (r >= 0 && (routes || changed))
                 r = reconcile_routes(&m->rc, m->config, &e);
         if (r < 0) {

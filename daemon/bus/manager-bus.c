@@ -138,6 +138,7 @@ static int method_delete_lif(sd_bus_message *msg, void *userdata, sd_bus_error *
 
 typedef struct RouteArgs {
         RouteSpec *routes;
+        size_t *first_hop; /* per route, its first next hop in the pool */
         size_t n, cap;
         NexthopSpec *hops;
         size_t n_hops, cap_hops;
@@ -146,6 +147,7 @@ typedef struct RouteArgs {
 static void route_args_done(RouteArgs *a)
 {
         free(a->routes);
+        free(a->first_hop);
         free(a->hops);
 }
 
@@ -187,18 +189,22 @@ static int read_route(sd_bus_message *msg, RouteArgs *a)
                 if (!v)
                         return -ENOMEM;
                 a->routes = v;
+                size_t *f = realloc(a->first_hop, cap * sizeof(size_t));
+                if (!f)
+                        return -ENOMEM;
+                a->first_hop = f;
                 a->cap = cap;
         }
-        /* The pool may still move: keep the offset for now, turn it into a pointer at the end. */
-        a->routes[a->n++] = (RouteSpec) { .prefix = prefix, .nexthops = (NexthopSpec *) (uintptr_t) first,
-                                          .n_nexthops = a->n_hops - first };
+        /* The pool may still move: keep the index for now, turn it into a pointer at the end. */
+        a->first_hop[a->n] = first;
+        a->routes[a->n++] = (RouteSpec) { .prefix = prefix, .n_nexthops = a->n_hops - first };
         return 0;
 }
 
 static void route_args_fix(RouteArgs *a)
 {
         for (size_t i = 0; i < a->n; i++)
-                a->routes[i].nexthops = a->hops + (uintptr_t) a->routes[i].nexthops;
+                a->routes[i].nexthops = a->hops + a->first_hop[i];
 }
 
 static int route_read_error(sd_bus_message *msg, int r)

@@ -210,9 +210,8 @@ static int remember_table(Reconciler *rc, uint32_t table)
 
 static int dump_links(Reconciler *rc, KLinks *ret)
 {
-        int r;
         for (int attempt = 0;; attempt++) {
-                r = kernel_dump_links(rc->nl, ret);
+                int r = kernel_dump_links(rc->nl, ret);
                 if (r != -EINTR || attempt == DUMP_ATTEMPTS)
                         return r;
         }

@@ -267,13 +267,13 @@ int reconcile_routes_install(Reconciler *rc, const Router *r, const Route *route
         }
 
         /* Undo: every route of the call that is not among the failures went in. */
-        const NetlinkError *x = &res.errors[0];
-        char s[IP_PREFIX_MAX_STR];
-        if (res.n_errors > 0)
+        if (res.n_errors > 0) {
+                const NetlinkError *x = &res.errors[0];
+                char s[IP_PREFIX_MAX_STR];
                 ret = dlr_error_set(e, DLR_ERROR_KERNEL, x->error, "dlr=%s route %s: %s%s%s", r->name,
                         ip_prefix_to_string(&routes[x->index < n ? x->index : 0].prefix, true, s, sizeof s),
                         strerror(-x->error), x->msg[0] ? ": " : "", x->msg);
-        else
+        } else
                 ret = dlr_error_set(e, DLR_ERROR_KERNEL, -ENOBUFS, "dlr=%s: netlink lost replies", r->name);
         size_t next_err = 0;
         for (size_t i = 0; i < n; i++) {

@@ -42,12 +42,15 @@ static inline void fclosep(FILE **f)
                 _fd_;                                                                                         \
         })
 
+/* "type" is a type name, which cannot be parenthesised. */
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                               \
         static inline void func##p(type *p)                                                                   \
         {                                                                                                     \
                 if (*p)                                                                                       \
                         func(*p);                                                                             \
         }
+// NOLINTEND(bugprone-macro-parentheses)
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define streq(a, b) (strcmp((a), (b)) == 0)

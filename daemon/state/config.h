@@ -179,10 +179,13 @@ int route_table_remove(RouteTable *t, const IpPrefix *p, Route *ret_old);
 /* Pre-sizes for n more routes. */
 int route_table_reserve(RouteTable *t, size_t more);
 
-/* Iteration: for (size_t i = 0; i < t->capacity; i++) if (t->slots[i].used) ... */
+/* Visits every route of a table; rt names the loop variable, so it cannot be parenthesised. The used field:
+ * bit 0 = slot taken; bit 1 = the kernel was seen to hold this route in the last full pass. */
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define ROUTE_TABLE_FOREACH(rt, t)                                                                            \
         for (Route *rt = (t)->slots; (t)->slots && rt < (t)->slots + (t)->capacity; rt++)                     \
                 if (rt->used)
+// NOLINTEND(bugprone-macro-parentheses)
 
 /* Deep copy of a whole configuration; -ENOMEM. */
 int config_copy(const Config *c, Config **ret);

@@ -320,7 +320,7 @@ int config_digest(const Config *c, char ret[65])
         if (EVP_Digest(s, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
                 return -EIO;
         for (unsigned i = 0; i < 32; i++)
-                snprintf(ret + 2 * i, 3, "%02x", md[i]);
+                snprintf(ret + (size_t) 2 * i, 3, "%02x", md[i]);
         return 0;
 }
 

@@ -111,6 +111,30 @@ assert_jq() {
 	fi
 }
 
+# assert_jqs JSON WHAT FILTER EXPECTED [WHAT FILTER EXPECTED]... - several
+# assert_jq checks on one document with a single jq run (jq is slow to start
+# under software emulation).
+assert_jqs() {
+	local json=$1 prog="" sep="" i got
+	local -a got_a
+	shift
+	(($# % 3 == 0)) || fail "assert_jqs: arguments must come in threes"
+	for ((i = 2; i <= $#; i += 3)); do
+		prog+="$sep([${!i}] | map(if type == \"string\" then . else tojson end) | join(\"\\n\"))"
+		sep=", "
+	done
+	got=$(jq -r -j "[$prog] | join(\"\\u001e\")" <<<"$json" 2>&1) || fail "assert_jqs: jq failed: $got"
+	mapfile -t -d $'\x1e' got_a <<<"$got"$'\x1e'
+	for ((i = 0; i < $# / 3; i++)); do
+		local what_i=$((3 * i + 1)) filt_i=$((3 * i + 2)) exp_i=$((3 * i + 3))
+		if [[ ${got_a[$i]-} == "${!exp_i}" ]]; then
+			ok "${!what_i} = $(_lab_short "${!exp_i}")"
+		else
+			fail "${!what_i}: jq '${!filt_i}': expected [${!exp_i}], got [${got_a[$i]-}]"
+		fi
+	done
+}
+
 # assert_true WHAT CMD... - CMD must succeed.
 assert_true() {
 	local what=$1
