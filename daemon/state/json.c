@@ -185,7 +185,8 @@ static int to_json(const Config *c, bool with_generation, bool sorted, char **re
 
         if (!routers)
                 return -ENOMEM;
-        memcpy(routers, c->routers, c->n_routers * sizeof(Router *));
+        if (c->n_routers > 0) /* the array is NULL while empty */
+                memcpy(routers, c->routers, c->n_routers * sizeof(Router *));
         if (sorted)
                 qsort(routers, c->n_routers, sizeof(Router *), cmp_router);
 
@@ -201,7 +202,8 @@ static int to_json(const Config *c, bool with_generation, bool sorted, char **re
                         b.oom = true;
                         break;
                 }
-                memcpy(lifs, r->lifs, r->n_lifs * sizeof(Lif *));
+                if (r->n_lifs > 0)
+                        memcpy(lifs, r->lifs, r->n_lifs * sizeof(Lif *));
                 if (sorted)
                         qsort(lifs, r->n_lifs, sizeof(Lif *), cmp_lif);
 

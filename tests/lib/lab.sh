@@ -693,18 +693,15 @@ _lab_notimers() {
 	sed -E 's/"(hello_timer|tcn_timer|topology_change_timer|gc_timer|message_age_timer|forward_delay_timer|hold_timer)":[0-9.]+,?//g'
 }
 
-# kernel_snapshot HOST - everything dlrd could touch, as text: links (with
-# details), addresses, IPv4 and IPv6 routes of all tables, bridge ports;
-# raw `ip -j` output but for the bridge timers.
+# kernel_snapshot HOST - everything dlrd could touch, as text: links and
+# addresses (with details), IPv4 and IPv6 routes of all tables, bridge
+# ports; raw `ip -j` output but for the bridge timers.  (One `ip -batch`
+# for three dumps: every process start is slow under emulation.)
 kernel_snapshot() {
 	local h=$1
-	echo "## links"
-	hip "$h" -j -d link show | _lab_notimers
-	echo "## addresses"
-	hip "$h" -j addr show
-	echo "## routes v4"
-	hip "$h" -j -4 route show table all
-	echo "## routes v6"
+	echo "## links, addresses, IPv4 routes of all tables"
+	hip "$h" -j -d -batch - <<<$'link show\naddr show\nroute show table all' | _lab_notimers
+	echo "## IPv6 routes of all tables"
 	hip "$h" -j -6 route show table all
 	echo "## bridge ports"
 	hbridge "$h" -j -d link show | _lab_notimers
