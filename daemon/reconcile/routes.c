@@ -165,7 +165,8 @@ int reconcile_routes(Reconciler *rc, const Config *c, DlrError *e)
                         free(ctx.stale);
                         return dlr_error_set(e, DLR_ERROR_KERNEL, r, "dumping routes: %s", strerror(-r));
                 }
-                qsort(ctx.stale, ctx.n_stale, sizeof(Stale), stale_descending);
+                if (ctx.n_stale > 0) /* NULL until the first stale route */
+                        qsort(ctx.stale, ctx.n_stale, sizeof(Stale), stale_descending);
                 for (size_t i = 0; i < ctx.n_stale; i++)
                         if (kernel_route_delete(rc->nl, ctx.stale[i].table, ctx.stale[i].p.family,
                                             ctx.stale[i].p.addr, ctx.stale[i].p.plen) < 0) {

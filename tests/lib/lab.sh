@@ -271,7 +271,7 @@ _lab_cleanup() {
 			fi
 		done
 	fi
-	exec 2>/dev/null # no job notices for what we kill
+	exec 3>&2 2>/dev/null # no job notices for what we kill; fd 3 keeps the real stderr for reports
 	# Newest first: dlrd before its bus, monitors before anything.
 	for ((i = ${#LAB_PIDS[@]} - 1; i >= 0; i--)); do
 		pid=${LAB_PIDS[$i]:-}
@@ -286,6 +286,17 @@ _lab_cleanup() {
 		{ wait "$pid"; } 2>/dev/null
 	done
 	LAB_PIDS=()
+	# A sanitized dlrd reports leaks only when it exits, after the test's own checks: any report fails it.
+	if [[ -n $LAB_DIR && -d $LAB_DIR ]]; then
+		for h in "${!LAB_HDIR[@]}"; do
+			if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "${LAB_HDIR[$h]}/dlrd.log" 2>/dev/null; then
+				printf '\n--- sanitizer report in the dlrd log of %s ---\n' "$h" >&3
+				grep -A30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "${LAB_HDIR[$h]}/dlrd.log" >&3
+				echo "FAIL: sanitizer report from dlrd on $h" >&3
+				((rc == 0 || rc == 77)) && rc=1
+			fi
+		done
+	fi
 	for ns in "${LAB_NETNS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
 	done
