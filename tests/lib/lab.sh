@@ -403,6 +403,7 @@ lab_bus_start() {
 	((${#sock} < 100)) || fail "socket path too long: $sock"
 	lab_bg "$dir/dbus.log" dbus-daemon --config-file="$LAB_BUS_CONF" \
 		--address="unix:path=$sock" --nofork --print-address=1
+	# shellcheck disable=SC2034 # for tests that want to stop a bus
 	LAB_BUS_PID[$name]=$LAB_LAST_PID # dbus-daemon of HOST (killed by cleanup)
 	LAB_BUS[$name]="unix:path=$sock"
 	for ((i = 0; i < 100; i++)); do
