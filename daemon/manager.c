@@ -586,6 +586,13 @@ static void emit_diff(Manager *m, const Config *old, const Config *new)
 }
 
 /* Objects whose content did not change keep their stamps, so an Apply of an Export changes no stamp. */
+/* The host index of a stamp re-interned in another configuration; unknown indexes become "". */
+static uint32_t rehost(Config *new, const Config *old, uint32_t host)
+{
+        int r = config_host_index(new, host < old->n_hosts ? old->hosts[host] : "");
+        return r < 0 ? 0 : (uint32_t) r;
+}
+
 static Stamp lazy_stamp(Manager *m, Stamp *st, uint32_t host)
 {
         if (st->lamport == 0)
@@ -602,7 +609,7 @@ static void restamp(Manager *m, const Config *old, Config *new)
                 Router *n = new->routers[i];
                 const Router *o = config_find_router(old, n->name);
                 bool same = o && o->table == n->table;
-                n->stamp = same ? (Stamp) { o->stamp.lamport, (uint32_t) config_host_index(new, old->hosts[o->stamp.host]) }
+                n->stamp = same ? (Stamp) { o->stamp.lamport, rehost(new, old, o->stamp.host) }
                                 : lazy_stamp(m, &st, host);
                 for (size_t j = 0; j < n->n_lifs; j++) {
                         Lif *l = n->lifs[j];
@@ -611,7 +618,7 @@ static void restamp(Manager *m, const Config *old, Config *new)
                                      ol->mtu_config == l->mtu_config && ol->n_addresses == l->n_addresses &&
                                      memcmp(ol->addresses, l->addresses, l->n_addresses * sizeof(IpPrefix)) == 0;
                         l->stamp = lsame ? (Stamp) { ol->stamp.lamport,
-                                                   (uint32_t) config_host_index(new, old->hosts[ol->stamp.host]) }
+                                                   rehost(new, old, ol->stamp.host) }
                                          : lazy_stamp(m, &st, host);
                 }
                 ROUTE_TABLE_FOREACH(rt, &n->routes) {
@@ -627,7 +634,7 @@ static void restamp(Manager *m, const Config *old, Config *new)
                                 }
                         }
                         rt->stamp_lamport = rsame ? orr->stamp_lamport : lazy_stamp(m, &st, host).lamport;
-                        rt->stamp_host = rsame ? (uint32_t) config_host_index(new, old->hosts[orr->stamp_host]) : host;
+                        rt->stamp_host = rsame ? rehost(new, old, orr->stamp_host) : host;
                 }
         }
 }

@@ -585,6 +585,10 @@ static int scan_keys(const char *s, size_t len, char *errbuf, size_t errsize)
                         bool escaped = false;
                         for (; i < len && s[i] != '"'; i++)
                                 if (s[i] == '\\') {
+                                        /* json-c turns \u0000 into a NUL that would silently cut the
+                                         * string short for the C code reading it. */
+                                        if (len - i >= 6 && memcmp(s + i + 1, "u0000", 5) == 0)
+                                                ERR(-EINVAL, "strings must not contain \\u0000");
                                         escaped = true;
                                         i++;
                                 }
