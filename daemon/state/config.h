@@ -167,6 +167,8 @@ void route_done(Route *rt);
 /* Deep copy; -ENOMEM. */
 int route_copy(const Route *src, Route *ret);
 const Nexthop *route_nexthops(const Route *rt);
+/* The order of a route's next hops: gateway bytes, then gateway-less first, then LIF id. */
+int nexthop_compare(const Nexthop *x, const Nexthop *y);
 bool route_equal(const Route *a, const Route *b); /* same prefix and next hops; stamps ignored */
 
 void route_table_done(RouteTable *t);

@@ -32,15 +32,19 @@ int route_copy(const Route *src, Route *ret)
         return 0;
 }
 
-static int nexthop_compare(const void *a, const void *b)
+int nexthop_compare(const Nexthop *x, const Nexthop *y)
 {
-        const Nexthop *x = a, *y = b;
         int r = memcmp(x->gw, y->gw, sizeof x->gw);
         if (r != 0)
                 return r;
         if (x->has_gw != y->has_gw)
                 return x->has_gw < y->has_gw ? -1 : 1;
         return x->lif < y->lif ? -1 : x->lif > y->lif;
+}
+
+static int nexthop_qsort_cmp(const void *a, const void *b)
+{
+        return nexthop_compare(a, b);
 }
 
 bool route_equal(const Route *a, const Route *b)
@@ -107,7 +111,7 @@ int route_build(const Router *r, const char *prefix, const NexthopSpec *nh, size
                 if (n_nh > 1 && !h->has_gw)
                         FAIL(-EINVAL, "every next hop of a multipath route needs a gateway");
         }
-        qsort(hops, n_nh, sizeof(Nexthop), nexthop_compare);
+        qsort(hops, n_nh, sizeof(Nexthop), nexthop_qsort_cmp);
         for (size_t i = 1; i < n_nh; i++)
                 if (nexthop_compare(&hops[i - 1], &hops[i]) == 0)
                         FAIL(-EINVAL, "duplicate next hop");

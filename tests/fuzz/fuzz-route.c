@@ -94,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 }
                 bool found = false;
                 for (unsigned j = 0; j < rt.n_nexthops; j++)
-                        if (fuzz_nexthop_compare(&nh[j], &want) == 0)
+                        if (nexthop_compare(&nh[j], &want) == 0)
                                 found = true;
                 FUZZ_CHECK(found, "next hop %zu (%s, %s) missing from the route", i, hops[i].gateway,
                         hops[i].lif);

@@ -117,17 +117,6 @@ static inline bool fuzz_json_has_nul_string(const char *s, size_t len)
         return r;
 }
 
-/* The order route_build sorts next hops in (route.c's nexthop_compare is static). */
-static inline int fuzz_nexthop_compare(const Nexthop *x, const Nexthop *y)
-{
-        int r = memcmp(x->gw, y->gw, sizeof x->gw);
-        if (r != 0)
-                return r;
-        if (x->has_gw != y->has_gw)
-                return x->has_gw < y->has_gw ? -1 : 1;
-        return x->lif < y->lif ? -1 : x->lif > y->lif;
-}
-
 static inline void fuzz_check_prefix_sane(const IpPrefix *p, const char *what)
 {
         static const uint8_t zero[16];
@@ -166,7 +155,7 @@ static inline void fuzz_check_route(const Router *r, const Route *rt)
                         FUZZ_CHECK(router_find_lif_by_id(r, h->lif), "next hop %u names missing LIF id %u",
                                 i, h->lif);
                 if (i > 0)
-                        FUZZ_CHECK(fuzz_nexthop_compare(&nh[i - 1], h) < 0,
+                        FUZZ_CHECK(nexthop_compare(&nh[i - 1], h) < 0,
                                 "next hops %u and %u not sorted/unique", i - 1, i);
         }
 }
