@@ -2,6 +2,7 @@
  * the bus. Kernel drift is noticed through netlink notifications and repaired by the same reconcile code. */
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -175,19 +176,11 @@ static int save(Manager *m, DlrError *e)
 /* Journal slack before a snapshot replaces it: small changes stay cheap, replay at start stays bounded. */
 #define JOURNAL_SLACK ((size_t) 64 * 1024 * 1024)
 
-/* Bumps the generation, has the caller's record built with it and appends it; on failure the generation
- * goes back and the caller undoes its change. */
-static int commit_record(Manager *m, int (*build)(Manager *m, void *arg, char **ret, size_t *ret_len), void *arg,
-                DlrError *e)
+/* Appends a record built for the generation already bumped by the caller; on failure the generation goes
+ * back and the caller undoes its change. */
+static int commit_append(Manager *m, const char *rec, size_t len, DlrError *e)
 {
-        _cleanup_free_ char *rec = NULL;
-        size_t len;
-        int r;
-
-        m->config->generation++;
-        r = build(m, arg, &rec, &len);
-        if (r >= 0)
-                r = persist_append(m->state_dir, rec, len);
+        int r = persist_append(m->state_dir, rec, len);
         if (r < 0) {
                 m->config->generation--;
                 return dlr_error_set(e, DLR_ERROR_INTERNAL, r, "saving state in %s: %s", m->state_dir, strerror(-r));
@@ -204,16 +197,61 @@ static int commit_record(Manager *m, int (*build)(Manager *m, void *arg, char **
         return 0;
 }
 
-typedef struct PutRoutes {
+/* Bumps the generation, has the caller's record built with it and appends it; on failure the generation
+ * goes back and the caller undoes its change. */
+static int commit_record(Manager *m, int (*build)(Manager *m, void *arg, char **ret, size_t *ret_len), void *arg,
+                DlrError *e)
+{
+        _cleanup_free_ char *rec = NULL;
+        size_t len;
+        int r;
+
+        m->config->generation++;
+        r = build(m, arg, &rec, &len);
+        if (r < 0) {
+                m->config->generation--;
+                return dlr_error_set(e, DLR_ERROR_INTERNAL, r, "saving state in %s: %s", m->state_dir, strerror(-r));
+        }
+        return commit_append(m, rec, len, e);
+}
+
+/* The journal record of a bulk route change is built on a second thread while the kernel takes the routes:
+ * both cost about the same per route, and neither touches what the other writes (the record reads the
+ * configuration and the new routes, the kernel pass only sends them). */
+typedef struct RecordJob {
+        const Config *config;
         const Router *router;
         const Route *routes;
         size_t n;
-} PutRoutes;
+        char *rec;
+        size_t len;
+        int ret;
+        pthread_t thread;
+        bool threaded;
+} RecordJob;
 
-static int build_put(Manager *m, void *arg, char **ret, size_t *ret_len)
+#define RECORD_THREAD_MIN 1024 /* below this a thread costs more than it saves */
+
+static void *record_job_run(void *arg)
 {
-        PutRoutes *p = arg;
-        return journal_put_routes(m->config, p->router, p->routes, p->n, ret, ret_len);
+        RecordJob *j = arg;
+        j->ret = journal_put_routes(j->config, j->router, j->routes, j->n, &j->rec, &j->len);
+        return NULL;
+}
+
+static void record_job_start(RecordJob *j)
+{
+        j->threaded = j->n >= RECORD_THREAD_MIN && pthread_create(&j->thread, NULL, record_job_run, j) == 0;
+}
+
+static int record_job_finish(RecordJob *j)
+{
+        if (j->threaded)
+                (void) pthread_join(j->thread, NULL);
+        else
+                (void) record_job_run(j);
+        j->threaded = false;
+        return j->ret;
 }
 
 typedef struct DelRoute {
@@ -488,26 +526,45 @@ int manager_add_routes(Manager *m, const char *router, const RouteSpec *specs, s
         if (k >= 0 && route_table_reserve(&r->routes, n) < 0)
                 k = dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
         t1 = now_usec();
-        if (k >= 0)
-                k = reconcile_routes_install(&m->rc, r, routes, old, has_old, n, e);
-        t2 = now_usec();
         if (k < 0) {
                 for (size_t i = 0; i < built; i++)
                         route_done(&routes[i]);
                 return k;
         }
 
-        /* Commit: replaced routes are kept until the state is saved, to undo if saving fails. */
+        /* Stamp and generation are taken before the kernel pass so the record can be built alongside it; a
+         * failed call gives the generation back (the Lamport clock only has to grow). */
         Stamp st = next_stamp(m);
         for (size_t i = 0; i < n; i++) {
                 routes[i].stamp_lamport = st.lamport;
                 routes[i].stamp_host = st.host;
+        }
+        m->config->generation++;
+        RecordJob job = { .config = m->config, .router = r, .routes = routes, .n = n };
+        record_job_start(&job);
+        k = reconcile_routes_install(&m->rc, r, routes, old, has_old, n, e);
+        int kj = record_job_finish(&job);
+        _cleanup_free_ char *rec = TAKE_PTR(job.rec);
+        t2 = now_usec();
+        if (k >= 0 && kj < 0) {
+                k = dlr_error_set(e, DLR_ERROR_INTERNAL, kj, "out of memory");
+                restore_kernel(m);
+        }
+        if (k < 0) {
+                m->config->generation--;
+                for (size_t i = 0; i < built; i++)
+                        route_done(&routes[i]);
+                return k;
+        }
+
+        /* Commit: replaced routes are kept until the state is saved, to undo if saving fails. */
+        for (size_t i = 0; i < n; i++) {
                 Route prev;
                 int ins = route_table_put(&r->routes, &routes[i], &prev);
                 if (ins == 0)
                         old[i] = prev;
         }
-        k = commit_record(m, build_put, &(PutRoutes) { .router = r, .routes = routes, .n = n }, e);
+        k = commit_append(m, rec, job.len, e);
         if (k < 0) {
                 for (size_t i = 0; i < n; i++) {
                         if (has_old[i])

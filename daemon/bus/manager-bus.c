@@ -342,7 +342,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("Vtep", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Uplink", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Generation", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Digest", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Digest", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_PROPERTY("Peers", "a(ssb)", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_NAMES("CreateRouter", "su", SD_BUS_PARAM(name) SD_BUS_PARAM(table), "o",
                 SD_BUS_PARAM(router), method_create_router, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -405,6 +405,8 @@ int bus_request_name(Manager *m)
         return 0;
 }
 
+/* Digest is only invalidated: hashing a configuration of a million routes on every change would cost more
+ * than the change. */
 void bus_emit_manager_changed(Manager *m)
 {
         if (m->bus)
