@@ -1,4 +1,5 @@
 /* dlrd: command line, signals and the event loop. Wiring only. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "manager.h"
+#include "shared/cleanup.h"
 #include "shared/log.h"
 
 static void help(void)
@@ -18,6 +20,9 @@ static void help(void)
                "  --vtep ADDR          this host's VXLAN tunnel endpoint address\n"
                "  --bus ADDRESS        D-Bus address to serve on (default: the system bus)\n"
                "  --peer-socket PATH   peer socket (default: /run/dlrd/peer.sock)\n"
+               "  --peer-address ADDR  D-Bus address peers use to reach this host's peer socket\n"
+               "                       (default: unix:path=PEER-SOCKET; e.g. unixexec:path=ssh,... across machines)\n"
+               "  --peer-allow-uid UID also accept peer connections from this uid (root and dlrd's own always)\n"
                "  --state-dir DIR      saved configuration (default: /var/lib/dlrd)\n"
                "  --uplink IFNAME      parent interface of VLAN LIFs\n"
                "  --debug              log debug messages\n"
@@ -35,7 +40,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 int main(int argc, char *argv[])
 {
-        enum { ARG_HOST_ID = 0x100, ARG_VTEP, ARG_BUS, ARG_PEER_SOCKET, ARG_STATE_DIR, ARG_UPLINK, ARG_DEBUG, ARG_VERSION };
+        enum { ARG_HOST_ID = 0x100, ARG_VTEP, ARG_BUS, ARG_PEER_SOCKET, ARG_STATE_DIR, ARG_UPLINK, ARG_PEER_ADDRESS, ARG_PEER_ALLOW_UID,
+                ARG_DEBUG, ARG_VERSION };
         static const struct option options[] = {
                 { "host-id", required_argument, NULL, ARG_HOST_ID },
                 { "vtep", required_argument, NULL, ARG_VTEP },
@@ -43,12 +49,16 @@ int main(int argc, char *argv[])
                 { "peer-socket", required_argument, NULL, ARG_PEER_SOCKET },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "uplink", required_argument, NULL, ARG_UPLINK },
+                { "peer-address", required_argument, NULL, ARG_PEER_ADDRESS },
+                { "peer-allow-uid", required_argument, NULL, ARG_PEER_ALLOW_UID },
                 { "debug", no_argument, NULL, ARG_DEBUG },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
         };
         ManagerOptions o = {};
+        uid_t allow[64];
+        size_t n_allow = 0;
         Manager *m = NULL;
         sigset_t mask;
         int c, r;
@@ -61,11 +71,27 @@ int main(int argc, char *argv[])
                 case ARG_PEER_SOCKET: o.peer_socket = optarg; break;
                 case ARG_STATE_DIR: o.state_dir = optarg; break;
                 case ARG_UPLINK: o.uplink = optarg; break;
+                case ARG_PEER_ADDRESS: o.peer_address = optarg; break;
+                case ARG_PEER_ALLOW_UID: {
+                        char *end;
+                        unsigned long u;
+                        errno = 0;
+                        u = strtoul(optarg, &end, 10);
+                        if (errno || end == optarg || *end || u >= (uid_t) -1 || n_allow >= ELEMENTSOF(allow)) {
+                                fprintf(stderr, "dlrd: --peer-allow-uid: expected a numeric uid (at most %zu)\n",
+                                        ELEMENTSOF(allow));
+                                return EXIT_FAILURE;
+                        }
+                        allow[n_allow++] = (uid_t) u;
+                        break;
+                }
                 case ARG_DEBUG: log_set_max_level(LOG_DEBUG); break;
                 case 'h': help(); return EXIT_SUCCESS;
                 case ARG_VERSION: printf("dlrd %s\n", PACKAGE_VERSION); return EXIT_SUCCESS;
                 default: return EXIT_FAILURE;
                 }
+        o.peer_allow = allow;
+        o.n_peer_allow = n_allow;
         if (optind < argc || !o.host_id || !o.vtep) {
                 fprintf(stderr, "dlrd: --host-id and --vtep are required (see --help)\n");
                 return EXIT_FAILURE;

@@ -11,6 +11,8 @@
 #include <systemd/sd-daemon.h>
 
 #include "bus/bus.h"
+#include "peer/peer.h"
+#include "state/merge.h"
 #include "shared/time.h"
 #include "kernel/kernel.h"
 #include "manager.h"
@@ -55,6 +57,11 @@ int manager_new(const ManagerOptions *o, Manager **ret)
                 return log_error_errno(-EINVAL, "--vtep: expected a unicast IPv4 or IPv6 address");
         if (o->uplink && (strlen(o->uplink) == 0 || strlen(o->uplink) >= IFNAMSIZ || strchr(o->uplink, '/')))
                 return log_error_errno(-EINVAL, "--uplink: not an interface name");
+        if (o->peer_address) {
+                const char *why;
+                if (member_check(o->host_id, o->vtep, o->peer_address, NULL, &why) < 0)
+                        return log_error_errno(-EINVAL, "--peer-address: %s", why);
+        }
 
         m = calloc(1, sizeof *m);
         if (!m)
@@ -65,6 +72,19 @@ int manager_new(const ManagerOptions *o, Manager **ret)
         m->peer_socket = strdup_or_null(o->peer_socket ? o->peer_socket : "/run/dlrd/peer.sock", &oom);
         m->state_dir = strdup_or_null(o->state_dir ? o->state_dir : "/var/lib/dlrd", &oom);
         m->uplink = strdup_or_null(o->uplink, &oom);
+        m->peer_address_given = o->peer_address != NULL;
+        if (o->peer_address)
+                m->peer_address = strdup_or_null(o->peer_address, &oom);
+        else if (m->peer_socket && asprintf(&m->peer_address, "unix:path=%s", m->peer_socket) < 0)
+                oom = true;
+        if (o->n_peer_allow > 0) {
+                m->peer_allow = malloc(o->n_peer_allow * sizeof(uid_t));
+                if (m->peer_allow) {
+                        memcpy(m->peer_allow, o->peer_allow, o->n_peer_allow * sizeof(uid_t));
+                        m->n_peer_allow = o->n_peer_allow;
+                } else
+                        oom = true;
+        }
         if (oom) {
                 manager_free(m);
                 return log_oom();
@@ -93,7 +113,7 @@ int manager_new(const ManagerOptions *o, Manager **ret)
                 return r;
         } else {
                 char err[256];
-                r = config_from_json(saved, len, &m->config, err, sizeof err);
+                r = config_from_json_ex(saved, len, CONFIG_PARSE_STATE, &m->config, err, sizeof err);
                 if (r < 0) {
                         /* Starting empty would delete every DLR of this host: refuse instead. */
                         log_error("Saved state in %s is not valid, refusing to start: %s", m->state_dir, err);
@@ -137,6 +157,7 @@ Manager *manager_free(Manager *m)
         sd_event_source_disable_unref(m->periodic_source);
         if (m->monitor)
                 mnl_socket_close(m->monitor);
+        peers_free(m->peers);
         sd_bus_flush_close_unref(m->bus);
         reconciler_done(&m->rc);
         config_free(m->config);
@@ -147,6 +168,8 @@ Manager *manager_free(Manager *m)
         free(m->peer_socket);
         free(m->state_dir);
         free(m->uplink);
+        free(m->peer_address);
+        free(m->peer_allow);
         free(m);
         return NULL;
 }
@@ -154,6 +177,56 @@ Manager *manager_free(Manager *m)
 static Stamp next_stamp(Manager *m)
 {
         return (Stamp) { .lamport = ++m->config->lamport, .host = (uint32_t) config_host_index(m->config, m->host_id) };
+}
+
+static uint64_t realtime_usec(void)
+{
+        return now(CLOCK_REALTIME);
+}
+
+/* Sends one change to every peer; the Lamport time of the change orders this host's changes for them. */
+static void publish(Manager *m, const char *doc)
+{
+        if (doc)
+                peers_broadcast(m->peers, doc, m->config->lamport);
+}
+
+static void publish_router(Manager *m, const Router *r)
+{
+        _cleanup_free_ char *doc = NULL;
+        size_t len;
+        if (delta_router(m->config, r, &doc, &len) >= 0)
+                publish(m, doc);
+        else
+                peers_sync_all(m->peers);
+}
+
+static void publish_tomb(Manager *m, TombKind kind, const char *router, const char *key)
+{
+        _cleanup_free_ char *doc = NULL;
+        size_t len;
+        if (delta_tomb(m->config, kind, router, key, &doc, &len) >= 0)
+                publish(m, doc);
+        else
+                peers_sync_all(m->peers);
+}
+
+static void publish_all(Manager *m)
+{
+        _cleanup_free_ char *doc = NULL;
+        size_t len;
+        if (config_to_mirror(m->config, &doc, &len) >= 0)
+                publish(m, doc);
+        else
+                peers_sync_all(m->peers);
+}
+
+/* Records the tombstone a deletion leaves; taken back if the deletion fails. */
+static int put_tomb(Manager *m, TombKind kind, const char *router, const char *key, DlrError *e)
+{
+        if (config_put_tomb(m->config, kind, router, key, next_stamp(m), realtime_usec()) < 0)
+                return dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
+        return 0;
 }
 
 static int save(Manager *m, DlrError *e)
@@ -215,7 +288,7 @@ static int commit_record(Manager *m, int (*build)(Manager *m, void *arg, char **
         return commit_append(m, rec, len, e);
 }
 
-/* The journal record of a bulk route change is built on a second thread while the kernel takes the routes:
+/* The change document of a bulk route change (journal record and push to peers) is built on a second thread while the kernel takes the routes:
  * both cost about the same per route, and neither touches what the other writes (the record reads the
  * configuration and the new routes, the kernel pass only sends them). */
 typedef struct RecordJob {
@@ -235,7 +308,7 @@ typedef struct RecordJob {
 static void *record_job_run(void *arg)
 {
         RecordJob *j = arg;
-        j->ret = journal_put_routes(j->config, j->router, j->routes, j->n, &j->rec, &j->len);
+        j->ret = delta_routes(j->config, j->router, j->routes, j->n, &j->rec, &j->len);
         return NULL;
 }
 
@@ -254,15 +327,15 @@ static int record_job_finish(RecordJob *j)
         return j->ret;
 }
 
-typedef struct DelRoute {
-        const Router *router;
-        const IpPrefix *prefix;
-} DelRoute;
+typedef struct MergeRecord {
+        const char *doc;
+        size_t len;
+} MergeRecord;
 
-static int build_del(Manager *m, void *arg, char **ret, size_t *ret_len)
+static int build_merge(Manager *m, void *arg, char **ret, size_t *ret_len)
 {
-        DelRoute *d = arg;
-        return journal_delete_route(m->config, d->router, d->prefix, ret, ret_len);
+        MergeRecord *d = arg;
+        return journal_merge(m->config, d->doc, d->len, realtime_usec(), ret, ret_len);
 }
 
 /* Replays the journal over the snapshot. A last record without its newline was being written when the
@@ -371,6 +444,7 @@ int manager_create_router(Manager *m, const char *name, uint32_t table, DlrError
         }
         log_info("dlr=%s table=%u: created", name, t);
         bus_emit_router_added(m, r);
+        publish_router(m, r);
         return 0;
 }
 
@@ -381,9 +455,12 @@ int manager_delete_router(Manager *m, const char *name, DlrError *e)
 
         if (dlr_name_check(name) < 0)
                 return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL, "invalid router name");
-        r = config_detach_router(m->config, name);
-        if (!r)
+        if (!config_find_router(m->config, name))
                 return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENOENT, "router %s not found", name);
+        k = put_tomb(m, TOMB_ROUTER, "", name, e);
+        if (k < 0)
+                return k;
+        r = config_detach_router(m->config, name);
 
         /* Deleting the VRF and its bridges drops the table's routes at once; the pass sweeps what remains
          * (blackholes). */
@@ -392,10 +469,12 @@ int manager_delete_router(Manager *m, const char *name, DlrError *e)
                 k = commit(m, e);
         if (k < 0) {
                 config_add_router(m->config, r); /* capacity is there: it was just detached */
+                (void) config_drop_tomb(m->config, TOMB_ROUTER, "", name);
                 restore_kernel(m);
                 return k;
         }
         bus_emit_router_removed(m, r);
+        publish_tomb(m, TOMB_ROUTER, "", name);
         log_info("dlr=%s: deleted", name);
         router_free(r);
         malloc_trim(0);
@@ -436,6 +515,7 @@ int manager_create_lif(Manager *m, const char *router, const char *name, const c
         }
         log_info("dlr=%s lif=%s %s=%u: created", router, name, lif_kind_to_string(l->kind), l->segment);
         bus_emit_lif_added(m, r, l);
+        publish_router(m, r);
         return 0;
 }
 
@@ -457,16 +537,21 @@ int manager_delete_lif(Manager *m, const char *router, const char *name, DlrErro
                 return dlr_error_set(e, DLR_ERROR_CONFLICT, -EBUSY,
                         "dlr=%s lif=%s: routes still use this LIF; delete them first", router, name);
 
+        k = put_tomb(m, TOMB_LIF, router, name, e);
+        if (k < 0)
+                return k;
         router_detach_lif(r, name);
         k = realise_links(m, e);
         if (k >= 0)
                 k = commit(m, e);
         if (k < 0) {
                 router_add_lif(r, l); /* keeps its id; capacity is there */
+                (void) config_drop_tomb(m->config, TOMB_LIF, router, name);
                 restore_kernel(m);
                 return k;
         }
         bus_emit_lif_removed(m, r, l);
+        publish_tomb(m, TOMB_LIF, router, name);
         log_info("dlr=%s lif=%s: deleted", router, name);
         lif_free(l);
         return 0;
@@ -544,7 +629,10 @@ int manager_add_routes(Manager *m, const char *router, const RouteSpec *specs, s
         record_job_start(&job);
         k = reconcile_routes_install(&m->rc, r, routes, old, has_old, n, e);
         int kj = record_job_finish(&job);
-        _cleanup_free_ char *rec = TAKE_PTR(job.rec);
+        _cleanup_free_ char *doc = TAKE_PTR(job.rec), *rec = NULL;
+        size_t rec_len = 0;
+        if (kj >= 0)
+                kj = journal_merge(m->config, doc, job.len, realtime_usec(), &rec, &rec_len);
         t2 = now_usec();
         if (k >= 0 && kj < 0) {
                 k = dlr_error_set(e, DLR_ERROR_INTERNAL, kj, "out of memory");
@@ -564,7 +652,7 @@ int manager_add_routes(Manager *m, const char *router, const RouteSpec *specs, s
                 if (ins == 0)
                         old[i] = prev;
         }
-        k = commit_append(m, rec, job.len, e);
+        k = commit_append(m, rec, rec_len, e);
         if (k < 0) {
                 for (size_t i = 0; i < n; i++) {
                         if (has_old[i])
@@ -578,6 +666,7 @@ int manager_add_routes(Manager *m, const char *router, const RouteSpec *specs, s
         for (size_t i = 0; i < n; i++)
                 if (has_old[i])
                         route_done(&old[i]);
+        publish(m, doc);
         t3 = now_usec();
         if (n >= 1000) {
                 log_info("dlr=%s: %zu routes added (check %.3fs, kernel %.3fs, save %.3fs)", router, n,
@@ -611,14 +700,28 @@ int manager_delete_route(Manager *m, const char *router, const char *prefix, Dlr
                 restore_kernel(m);
                 return k;
         }
+        char key[IP_PREFIX_MAX_STR];
+        _cleanup_free_ char *doc = NULL;
+        size_t len;
+        ip_prefix_to_string(&p, true, key, sizeof key);
+        k = put_tomb(m, TOMB_ROUTE, r->name, key, e);
+        if (k >= 0 && delta_tomb(m->config, TOMB_ROUTE, r->name, key, &doc, &len) < 0)
+                k = dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
+        if (k < 0) {
+                (void) config_drop_tomb(m->config, TOMB_ROUTE, r->name, key);
+                restore_kernel(m);
+                return k;
+        }
         (void) route_table_remove(&r->routes, &p, &saved);
-        k = commit_record(m, build_del, &(DelRoute) { .router = r, .prefix = &p }, e);
+        k = commit_record(m, build_merge, &(MergeRecord) { .doc = doc, .len = len }, e);
         if (k < 0) {
                 (void) route_table_put(&r->routes, &saved, NULL);
+                (void) config_drop_tomb(m->config, TOMB_ROUTE, r->name, key);
                 restore_kernel(m);
                 return k;
         }
         route_done(&saved);
+        publish(m, doc);
         return 0;
 }
 
@@ -696,6 +799,73 @@ static void restamp(Manager *m, const Config *old, Config *new)
         }
 }
 
+/* What Apply removed leaves tombstones, so peers remove it too; what it keeps keeps its tombstones and, when
+ * the document names no members, the membership. */
+static int carry_over(Manager *m, const Config *old, Config *new)
+{
+        uint32_t host = (uint32_t) config_host_index(new, m->host_id);
+        uint64_t now = realtime_usec();
+        Stamp st = {};
+        char key[IP_PREFIX_MAX_STR];
+        Stamp s;
+
+        TOMB_SET_FOREACH(t, &old->tombs)
+                if (stamp_rehost(new, old, t->stamp, &s) < 0 || config_put_tomb(new, t->kind, t->router, t->key, s,
+                                                                        t->since) < 0)
+                        return -ENOMEM;
+        /* Members the document names: unchanged ones keep their stamps. */
+        for (size_t i = 0; i < new->n_members; i++) {
+                Member *n = new->members[i];
+                const Member *o = config_find_member(old, n->host);
+                if (o && ip_prefix_compare(&o->vtep, &n->vtep) == 0 && streq(o->address, n->address)) {
+                        if (stamp_rehost(new, old, o->stamp, &n->stamp) < 0)
+                                return -ENOMEM;
+                } else
+                        n->stamp = lazy_stamp(m, &st, host);
+        }
+        /* Members it does not name stay when it names none at all, and this host always stays. */
+        for (size_t i = 0; i < old->n_members; i++) {
+                const Member *om = old->members[i];
+                if (config_find_member(new, om->host))
+                        continue;
+                if (new->members_given && !streq(om->host, m->host_id)) {
+                        if (config_put_tomb(new, TOMB_MEMBER, "", om->host, lazy_stamp(m, &st, host), now) < 0)
+                                return -ENOMEM;
+                        continue;
+                }
+                Member *n = member_new(om->host, &om->vtep, om->address);
+                if (!n || config_add_member(new, n) < 0) {
+                        member_free(n);
+                        return -ENOMEM;
+                }
+                if (stamp_rehost(new, old, om->stamp, &n->stamp) < 0)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i < old->n_routers; i++) {
+                const Router *o = old->routers[i];
+                const Router *n = config_find_router(new, o->name);
+                if (!n) {
+                        if (config_put_tomb(new, TOMB_ROUTER, "", o->name, lazy_stamp(m, &st, host), now) < 0)
+                                return -ENOMEM;
+                        continue;
+                }
+                if (n->stamp.lamport != o->stamp.lamport)
+                        continue; /* a new incarnation replaces the old one whole */
+                for (size_t j = 0; j < o->n_lifs; j++)
+                        if (!router_find_lif(n, o->lifs[j]->name) &&
+                                        config_put_tomb(new, TOMB_LIF, o->name, o->lifs[j]->name, lazy_stamp(m, &st, host),
+                                                now) < 0)
+                                return -ENOMEM;
+                ROUTE_TABLE_FOREACH(rt, &o->routes)
+                        if (!route_table_get(&n->routes, &rt->prefix)) {
+                                ip_prefix_to_string(&rt->prefix, true, key, sizeof key);
+                                if (config_put_tomb(new, TOMB_ROUTE, o->name, key, lazy_stamp(m, &st, host), now) < 0)
+                                        return -ENOMEM;
+                        }
+        }
+        return 0;
+}
+
 int manager_apply(Manager *m, const char *json, uint64_t *ret_generation, DlrError *e)
 {
         _cleanup_(config_freep) Config *new = NULL;
@@ -716,6 +886,10 @@ int manager_apply(Manager *m, const char *json, uint64_t *ret_generation, DlrErr
         old = m->config;
         m->config = new;
         restamp(m, old, new);
+        if (carry_over(m, old, new) < 0) {
+                m->config = old;
+                return dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
+        }
         k = reconcile_all(&m->rc, m->config, e);
         if (k >= 0)
                 k = commit(m, e);
@@ -726,10 +900,258 @@ int manager_apply(Manager *m, const char *json, uint64_t *ret_generation, DlrErr
         }
         new = old; /* freed on return */
         emit_diff(m, old, m->config);
+        publish_all(m);
+        peers_update_members(m->peers);
         *ret_generation = m->config->generation;
         log_info("Applied a configuration: %zu router(s), generation %llu", m->config->n_routers,
                 (unsigned long long) m->config->generation);
         malloc_trim(0);
+        return 0;
+}
+
+int manager_add_peer(Manager *m, const char *host, const char *vtep, const char *address, DlrError *e)
+{
+        const char *why = NULL;
+        IpPrefix v;
+        Member *cur, *n, *other;
+        int k;
+
+        if (member_check(host, vtep, address, &v, &why) < 0)
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL, "%s", why);
+        if (streq(host, m->host_id) && !streq(vtep, m->vtep)) {
+                IpPrefix mine;
+                if (ip_addr_parse(m->vtep, &mine) < 0 || ip_prefix_compare(&mine, &v) != 0)
+                        return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL,
+                                "peer=%s is this host, whose VTEP is %s (--vtep)", host, m->vtep);
+        }
+        other = config_find_member_by_vtep(m->config, &v);
+        if (other && !streq(other->host, host))
+                return dlr_error_set(e, DLR_ERROR_CONFLICT, -EADDRINUSE, "VTEP %s is host %s's", vtep, other->host);
+        cur = config_find_member(m->config, host);
+        if (cur && ip_prefix_compare(&cur->vtep, &v) == 0 && streq(cur->address, address))
+                return 0; /* already so: nothing changes, not even a stamp */
+
+        n = member_new(host, &v, address);
+        if (!n)
+                return dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
+        if (m->config->n_members >= DLR_MEMBERS_MAX && !cur) {
+                member_free(n);
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -E2BIG, "at most %u hosts", DLR_MEMBERS_MAX);
+        }
+        Member *saved = cur ? config_detach_member(m->config, host) : NULL;
+        n->stamp = next_stamp(m);
+        k = config_add_member(m->config, n);
+        if (k < 0)
+                k = dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
+        else
+                k = realise_links(m, e);
+        if (k >= 0)
+                k = commit(m, e);
+        if (k < 0) {
+                member_free(config_detach_member(m->config, host));
+                if (saved)
+                        (void) config_add_member(m->config, saved);
+                restore_kernel(m);
+                return k;
+        }
+        member_free(saved);
+        log_info("peer=%s vtep=%s: %s at %s", host, vtep, cur ? "updated" : "added", address);
+        _cleanup_free_ char *doc = NULL;
+        size_t len;
+        if (delta_member(m->config, n, &doc, &len) >= 0)
+                publish(m, doc);
+        peers_update_members(m->peers);
+        return 0;
+}
+
+int manager_remove_peer(Manager *m, const char *host, DlrError *e)
+{
+        Member *mb;
+        int k;
+
+        if (dlr_name_check(host) < 0)
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL, "invalid host id");
+        if (streq(host, m->host_id))
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL,
+                        "peer=%s is this host; remove it from another host", host);
+        if (!config_find_member(m->config, host))
+                return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENOENT, "peer=%s not found", host);
+        k = put_tomb(m, TOMB_MEMBER, "", host, e);
+        if (k < 0)
+                return k;
+        mb = config_detach_member(m->config, host);
+        k = realise_links(m, e);
+        if (k >= 0)
+                k = commit(m, e);
+        if (k < 0) {
+                (void) config_add_member(m->config, mb);
+                (void) config_drop_tomb(m->config, TOMB_MEMBER, "", host);
+                restore_kernel(m);
+                return k;
+        }
+        member_free(mb);
+        log_info("peer=%s: removed", host);
+        publish_tomb(m, TOMB_MEMBER, "", host);
+        peers_update_members(m->peers);
+        return 0;
+}
+
+/* The kernel side of a merge: a link pass when structure changed, else just the routes that did. */
+static int install_merged_routes(Manager *m, const MergeResult *res, DlrError *e)
+{
+        _cleanup_free_ Route *put = calloc(res->n_routes ? res->n_routes : 1, sizeof(Route));
+        _cleanup_free_ bool *none = calloc(res->n_routes ? res->n_routes : 1, sizeof(bool));
+        int k;
+
+        if (!put || !none)
+                return dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
+        for (size_t i = 0; i < res->n_routes;) {
+                Router *r = config_find_router(m->config, res->routes[i].router);
+                size_t n = 0, j = i;
+                for (; j < res->n_routes && streq(res->routes[j].router, res->routes[i].router); j++) {
+                        if (!r)
+                                continue;
+                        const Route *cur = route_table_get(&r->routes, &res->routes[j].prefix);
+                        if (cur)
+                                put[n++] = *cur; /* shallow: only read */
+                        else {
+                                k = reconcile_route_remove(&m->rc, r, &res->routes[j].prefix, e);
+                                if (k < 0)
+                                        return k;
+                        }
+                }
+                if (r && n > 0) {
+                        k = reconcile_routes_install(&m->rc, r, put, NULL, none, n, e);
+                        if (k < 0)
+                                return k;
+                }
+                i = j;
+        }
+        return 0;
+}
+
+static void emit_merged(Manager *m, const MergeResult *res)
+{
+        for (size_t i = 0; i < res->n_objects; i++) {
+                const MergeObject *o = &res->objects[i];
+                Router tr = { .name = o->router };
+                Lif tl = { .name = o->lif };
+                Router *r = config_find_router(m->config, o->router);
+                if (o->added && !r)
+                        continue;
+                if (o->lif) {
+                        Lif *l = r ? router_find_lif(r, o->lif) : NULL;
+                        if (o->added && l)
+                                bus_emit_lif_added(m, r, l);
+                        else if (!o->added)
+                                bus_emit_lif_removed(m, &tr, &tl);
+                } else if (o->added)
+                        bus_emit_router_added(m, r);
+                else
+                        bus_emit_router_removed(m, &tr);
+        }
+}
+
+#define MERGE_JOURNAL_MAX ((size_t) 4 * 1024 * 1024) /* larger merges go into a new snapshot */
+
+int manager_peer_merge(Manager *m, const char *origin, const char *doc, size_t len, DlrError *e)
+{
+        _cleanup_(config_freep) Config *in = NULL;
+        MergeResult res;
+        char err[400];
+        uint64_t now = realtime_usec();
+        int k;
+
+        k = config_from_json_ex(doc, len, CONFIG_PARSE_MIRROR, &in, err, sizeof err);
+        if (k < 0) {
+                log_warning("peer=%s: refusing a document: %s", origin, err);
+                return dlr_error_set(e, k == -ENOMEM ? DLR_ERROR_INTERNAL : DLR_ERROR_INVALID_ARGUMENT, k, "%s", err);
+        }
+        k = config_merge(m->config, in, now, &res);
+        if (k < 0) {
+                /* Every step taken is a whole update, so the configuration is valid; realise and save it. */
+                log_error("peer=%s: merging ran out of memory; a full pass follows", origin);
+                res.links = res.routes_overflow = res.changed = true;
+        }
+        if (!res.changed) {
+                merge_result_done(&res);
+                return 0;
+        }
+
+        DlrError ke = {};
+        int kk;
+        if (res.links)
+                kk = reconcile_all(&m->rc, m->config, &ke);
+        else if (res.routes_overflow)
+                kk = reconcile_routes(&m->rc, m->config, &ke);
+        else
+                kk = install_merged_routes(m, &res, &ke);
+        if (kk < 0) {
+                /* The configuration is the cluster's; this host keeps trying to realise it. */
+                log_error("peer=%s: realising its change: %s", origin, ke.msg);
+                schedule_resync(m, res.links, true);
+        }
+
+        DlrError se = {};
+        if (res.links || res.routes_overflow || len > MERGE_JOURNAL_MAX)
+                kk = commit(m, &se);
+        else
+                kk = commit_record(m, build_merge, &(MergeRecord) { .doc = doc, .len = len }, &se);
+        if (kk < 0)
+                log_error("peer=%s: saving a merged change: %s", origin, se.msg);
+        emit_merged(m, &res);
+        if (res.members)
+                peers_update_members(m->peers);
+        log_debug("peer=%s: merged (%zu route(s)%s)", origin, res.n_routes, res.links ? ", links" : "");
+        merge_result_done(&res);
+        return 0;
+}
+
+/* Tombstones are kept at least this long, and until every member has confirmed holding our state. */
+#define TOMB_KEEP_USEC (10ULL * 60 * 1000000)
+
+void manager_collect_tombs(Manager *m)
+{
+        uint64_t before, now = realtime_usec();
+
+        if (m->config->tombs.n == 0)
+                return;
+        before = peers_confirmed_before(m->peers);
+        if (before == 0 || now < TOMB_KEEP_USEC)
+                return;
+        before = MIN(before, now - TOMB_KEEP_USEC);
+        size_t n = config_collect_tombs(m->config, before);
+        if (n > 0) {
+                DlrError e = {};
+                log_debug("Forgot %zu tombstone(s) every member has", n);
+                if (save(m, &e) < 0)
+                        log_warning("%s", e.msg);
+        }
+}
+
+/* This host's own member record: how peers reach it, mirrored like any member. */
+static int ensure_self_member(Manager *m)
+{
+        IpPrefix v;
+        Member *cur = config_find_member(m->config, m->host_id);
+        DlrError e = {};
+
+        if (ip_addr_parse(m->vtep, &v) < 0)
+                return -EINVAL;
+        if (cur && ip_prefix_compare(&cur->vtep, &v) == 0 && (!m->peer_address_given || streq(cur->address, m->peer_address)))
+                return 0;
+        Member *n = member_new(m->host_id, &v, cur && !m->peer_address_given ? cur->address : m->peer_address);
+        if (!n)
+                return log_oom();
+        n->stamp = next_stamp(m);
+        if (cur)
+                member_free(config_detach_member(m->config, m->host_id));
+        if (config_add_member(m->config, n) < 0) {
+                member_free(n);
+                return log_oom();
+        }
+        if (commit(m, &e) < 0)
+                return log_error_errno(e.code, "%s", e.msg);
         return 0;
 }
 
@@ -880,6 +1302,13 @@ int manager_start(Manager *m)
                 log_error("Initial reconcile incomplete: %s", e.msg);
         else
                 log_info("Kernel reconciled: %zu router(s)", m->config->n_routers);
+
+        r = ensure_self_member(m);
+        if (r < 0)
+                return r;
+        r = peers_start(m, m->peer_allow, m->n_peer_allow);
+        if (r < 0)
+                return r;
 
         r = bus_request_name(m);
         if (r < 0)

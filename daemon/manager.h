@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <libmnl/libmnl.h>
 #include <systemd/sd-bus.h>
@@ -20,7 +21,12 @@ typedef struct ManagerOptions {
         const char *peer_socket;
         const char *state_dir;
         const char *uplink;
+        const char *peer_address; /* how peers reach this host's peer socket; NULL = unix:path=<peer_socket> */
+        const uid_t *peer_allow;  /* uids besides root and our own that may connect to the peer socket */
+        size_t n_peer_allow;
 } ManagerOptions;
+
+typedef struct Peers Peers;
 
 typedef struct Manager {
         sd_event *event;
@@ -34,6 +40,11 @@ typedef struct Manager {
         char *peer_socket;
         char *state_dir;
         char *uplink;
+        char *peer_address;
+        bool peer_address_given;
+        uid_t *peer_allow;
+        size_t n_peer_allow;
+        Peers *peers;
 
         struct mnl_socket *monitor;
         sd_event_source *monitor_source;
@@ -72,6 +83,16 @@ int manager_delete_lif(Manager *m, const char *router, const char *name, DlrErro
 int manager_add_routes(Manager *m, const char *router, const RouteSpec *routes, size_t n, DlrError *e);
 int manager_delete_route(Manager *m, const char *router, const char *prefix, DlrError *e);
 int manager_apply(Manager *m, const char *json, uint64_t *ret_generation, DlrError *e);
+
+/* Cluster membership: mirrored like the rest. */
+int manager_add_peer(Manager *m, const char *host, const char *vtep, const char *address, DlrError *e);
+int manager_remove_peer(Manager *m, const char *host, DlrError *e);
+
+/* A document from peer origin (one change or its whole state): validated like local input, merged by stamp,
+ * realised and saved. Content the merge decides against is not an error; only a malformed document is. */
+int manager_peer_merge(Manager *m, const char *origin, const char *doc, size_t len, DlrError *e);
+/* Forgets tombstones every member has confirmed. */
+void manager_collect_tombs(Manager *m);
 
 int manager_export(Manager *m, char **ret);
 /* Hex SHA-256 of the canonical configuration; cached per generation. */

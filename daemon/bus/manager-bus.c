@@ -6,6 +6,7 @@
 #include <linux/capability.h>
 
 #include "bus.h"
+#include "peer/peer.h"
 #include "shared/cleanup.h"
 #include "shared/log.h"
 
@@ -315,6 +316,38 @@ static int method_apply(sd_bus_message *msg, void *userdata, sd_bus_error *error
         return sd_bus_reply_method_return(msg, "t", generation);
 }
 
+static int method_add_peer(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        const char *host, *vtep, *address;
+        DlrError e = {};
+        int r;
+
+        CHECK_PRIVILEGED(msg, error);
+        r = sd_bus_message_read(msg, "sss", &host, &vtep, &address);
+        if (r < 0)
+                return r;
+        if (manager_add_peer(m, host, vtep, address, &e) < 0)
+                return reply_error(msg, &e);
+        return sd_bus_reply_method_return(msg, "");
+}
+
+static int method_remove_peer(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        const char *host;
+        DlrError e = {};
+        int r;
+
+        CHECK_PRIVILEGED(msg, error);
+        r = sd_bus_message_read(msg, "s", &host);
+        if (r < 0)
+                return r;
+        if (manager_remove_peer(m, host, &e) < 0)
+                return reply_error(msg, &e);
+        return sd_bus_reply_method_return(msg, "");
+}
+
 static int property_get(sd_bus *bus, const char *path, const char *iface, const char *property,
                 sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
@@ -331,8 +364,7 @@ static int property_get(sd_bus *bus, const char *path, const char *iface, const 
         if (streq(property, "Digest"))
                 return sd_bus_message_append(reply, "s", manager_digest(m));
         if (streq(property, "Peers"))
-                /* Peers arrive with mirroring; until then the list is empty, never absent. */
-                return sd_bus_message_append(reply, "a(ssb)", 0);
+                return peers_append_property(m->peers, reply);
         return -ENOENT;
 }
 
@@ -361,6 +393,10 @@ static const sd_bus_vtable manager_vtable[] = {
                 method_delete_route, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("AddRoutes", "sa(sa(ss))", SD_BUS_PARAM(router) SD_BUS_PARAM(routes), "", ,
                 method_add_routes, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("AddPeer", "sss", SD_BUS_PARAM(host) SD_BUS_PARAM(vtep) SD_BUS_PARAM(bus_address), "",
+                , method_add_peer, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("RemovePeer", "s", SD_BUS_PARAM(host), "", , method_remove_peer,
+                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Export", "", , "s", SD_BUS_PARAM(json), method_export,
                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Apply", "s", SD_BUS_PARAM(json), "t", SD_BUS_PARAM(generation), method_apply,

@@ -28,6 +28,10 @@ Config *config_free(Config *c)
         for (size_t i = 0; i < c->n_routers; i++)
                 router_free(c->routers[i]);
         free(c->routers);
+        for (size_t i = 0; i < c->n_members; i++)
+                member_free(c->members[i]);
+        free(c->members);
+        tomb_set_done(&c->tombs);
         for (size_t i = 0; i < c->n_hosts; i++)
                 free(c->hosts[i]);
         free(c->hosts);
@@ -382,7 +386,7 @@ Router *config_detach_router(Config *c, const char *name)
         return NULL;
 }
 
-static Lif *lif_copy(const Lif *l)
+Lif *lif_copy(const Lif *l)
 {
         Lif *n = calloc(1, sizeof *n);
         if (!n)
@@ -436,6 +440,18 @@ int config_copy(const Config *c, Config **ret)
                         }
                 }
         }
+        for (size_t i = 0; i < c->n_members; i++) {
+                Member *mb = member_new(c->members[i]->host, &c->members[i]->vtep, c->members[i]->address);
+                if (!mb || config_add_member(n, mb) < 0) {
+                        member_free(mb);
+                        return -ENOMEM;
+                }
+                mb->stamp = c->members[i]->stamp;
+        }
+        TOMB_SET_FOREACH(t, &c->tombs)
+                if (config_put_tomb(n, t->kind, t->router, t->key, t->stamp, t->since) < 0)
+                        return -ENOMEM;
+        n->members_given = c->members_given;
         *ret = TAKE_PTR(n);
         return 0;
 }

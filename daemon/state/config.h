@@ -88,13 +88,54 @@ typedef struct Router {
         RouteTable routes;
 } Router;
 
+/* A host of the cluster: mirrored configuration like everything else. */
+typedef struct Member {
+        char *host;
+        IpPrefix vtep;  /* its VXLAN tunnel endpoint (plen 32 or 128) */
+        char *address;  /* D-Bus address of its peer socket */
+        Stamp stamp;
+} Member;
+
+#define DLR_MEMBERS_MAX 1024u
+#define DLR_PEER_ADDRESS_MAX 1024u
+
+typedef enum TombKind {
+        TOMB_ROUTER,
+        TOMB_LIF,
+        TOMB_ROUTE,
+        TOMB_MEMBER,
+        _TOMB_KIND_MAX,
+        _TOMB_KIND_INVALID = -EINVAL,
+} TombKind;
+
+const char *tomb_kind_to_string(TombKind k);
+TombKind tomb_kind_from_string(const char *s);
+
+/* What a deletion leaves behind so that an older copy arriving later cannot bring the object back. */
+typedef struct Tombstone {
+        TombKind kind;
+        char *router; /* "" for members */
+        char *key;    /* LIF name, canonical route prefix, or member host */
+        Stamp stamp;
+        uint64_t since; /* host-local realtime usec when this host made or learned it: for collection */
+} Tombstone;
+
+typedef struct TombSet {
+        Tombstone *slots; /* open addressing; key == NULL marks a free slot */
+        size_t capacity, n;
+} TombSet;
+
 typedef struct Config {
         Router **routers;
         size_t n_routers;
+        Member **members;
+        size_t n_members;
+        TombSet tombs;
         uint64_t generation; /* bumped on every accepted change */
         uint64_t lamport;
         char **hosts; /* interned host ids for stamps */
         size_t n_hosts;
+        bool members_given; /* set by the parser: the document had a "members" list */
 } Config;
 
 Config *config_new(void);
@@ -136,6 +177,7 @@ uint32_t lif_effective_mtu(LifKind kind, uint32_t mtu_config);
 int lif_new_checked(const Config *c, const Router *r, const char *name, const char *kind, uint32_t segment,
                 char *const *addresses, size_t n_addresses, uint32_t mtu, Lif **ret, const char **ret_error);
 Lif *lif_free(Lif *l);
+Lif *lif_copy(const Lif *l);
 
 /* Adds a checked LIF to a router, assigning an id when it has none. The router takes ownership. */
 int router_add_lif(Router *r, Lif *l);
@@ -187,6 +229,36 @@ int route_table_reserve(RouteTable *t, size_t more);
 #define ROUTE_TABLE_FOREACH(rt, t)                                                                            \
         for (Route *rt = (t)->slots; (t)->slots && rt < (t)->slots + (t)->capacity; rt++)                     \
                 if (rt->used)
+// NOLINTEND(bugprone-macro-parentheses)
+
+/* Stamps: Lamport counter first, then the host id as a string, so every host orders them alike. */
+int stamp_compare(const Config *c, Stamp a, Stamp b);
+/* Re-interns a stamp of configuration from in c. */
+int stamp_rehost(Config *c, const Config *from, Stamp s, Stamp *ret);
+
+Member *member_new(const char *host, const IpPrefix *vtep, const char *address);
+Member *member_free(Member *m);
+Member *config_find_member(const Config *c, const char *host);
+Member *config_find_member_by_vtep(const Config *c, const IpPrefix *vtep);
+int config_add_member(Config *c, Member *m);
+Member *config_detach_member(Config *c, const char *host);
+/* Checks AddPeer's arguments: host id, a unicast VTEP address and a unix: or unixexec: D-Bus address (never
+ * TCP: dlrd does not open network sockets). -EINVAL with *ret_error explaining. */
+int member_check(const char *host, const char *vtep, const char *address, IpPrefix *ret_vtep, const char **ret_error);
+
+const Tombstone *config_find_tomb(const Config *c, TombKind kind, const char *router, const char *key);
+/* Records a tombstone, or raises the stamp of the one already there; -ENOMEM. */
+int config_put_tomb(Config *c, TombKind kind, const char *router, const char *key, Stamp stamp, uint64_t since);
+/* Takes back a tombstone of a change that failed; -ENOENT. */
+int config_drop_tomb(Config *c, TombKind kind, const char *router, const char *key);
+/* Drops tombstones made or learned before the given time; returns how many went. */
+size_t config_collect_tombs(Config *c, uint64_t before);
+void tomb_set_done(TombSet *t);
+/* Visits every tombstone; t names the loop variable. */
+// NOLINTBEGIN(bugprone-macro-parentheses)
+#define TOMB_SET_FOREACH(t, set)                                                                              \
+        for (Tombstone *t = (set)->slots; (set)->slots && t < (set)->slots + (set)->capacity; t++)            \
+                if (t->key)
 // NOLINTEND(bugprone-macro-parentheses)
 
 /* Deep copy of a whole configuration; -ENOMEM. */

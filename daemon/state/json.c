@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "json.h"
+#include "merge.h"
 #include "shared/cleanup.h"
 
 typedef struct Buf {
@@ -177,11 +178,129 @@ static void put_routes(Buf *b, const Config *c, const Router *r, bool sorted)
         put(b, "]", 1);
 }
 
-static int to_json(const Config *c, bool with_generation, bool sorted, char **ret, size_t *ret_len)
+/* A router's name, table, stamp and LIFs (in the order given), up to where its routes begin. ids: with the
+ * host-local LIF ids. */
+static void put_router_head(Buf *b, const Config *c, const Router *r, Lif *const *lifs, bool ids)
 {
+        char s[IP_PREFIX_MAX_STR];
+
+        PUTS(b, "{\"name\":");
+        put_string(b, r->name);
+        putf(b, ",\"table\":%" PRIu32, r->table);
+        put_stamp(b, c, r->stamp.lamport, r->stamp.host);
+        PUTS(b, ",\"lifs\":[");
+        for (size_t j = 0; j < r->n_lifs; j++) {
+                const Lif *l = lifs[j];
+                if (j > 0)
+                        put(b, ",", 1);
+                PUTS(b, "{\"name\":");
+                put_string(b, l->name);
+                putf(b, ",\"kind\":\"%s\",\"segment\":%" PRIu32 ",\"mtu\":%" PRIu32, lif_kind_to_string(l->kind),
+                        l->segment, l->mtu_config);
+                putf(b, ",\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\"", l->mac[0], l->mac[1], l->mac[2], l->mac[3],
+                        l->mac[4], l->mac[5]);
+                /* LIF ids are this host's own (routes name LIFs by id in memory only): saved, never shared. */
+                if (ids)
+                        putf(b, ",\"id\":%u", l->id);
+                PUTS(b, ",\"addresses\":[");
+                for (size_t a = 0; a < l->n_addresses; a++) {
+                        if (a > 0)
+                                put(b, ",", 1);
+                        put(b, "\"", 1);
+                        PUTS(b, ip_prefix_to_string(&l->addresses[a], true, s, sizeof s));
+                        put(b, "\"", 1);
+                }
+                put(b, "]", 1);
+                put_stamp(b, c, l->stamp.lamport, l->stamp.host);
+                put(b, "}", 1);
+        }
+        PUTS(b, "],");
+}
+
+static int cmp_member(const void *a, const void *b)
+{
+        return strcmp((*(Member *const *) a)->host, (*(Member *const *) b)->host);
+}
+
+static int cmp_tomb(const void *a, const void *b)
+{
+        const Tombstone *x = *(Tombstone *const *) a, *y = *(Tombstone *const *) b;
+        int r = (int) x->kind - (int) y->kind;
+        if (r == 0)
+                r = strcmp(x->router, y->router);
+        return r != 0 ? r : strcmp(x->key, y->key);
+}
+
+static void put_members(Buf *b, const Config *c, bool sorted)
+{
+        _cleanup_free_ Member **v = malloc((c->n_members + 1) * sizeof(Member *));
+
+        if (!v) {
+                b->oom = true;
+                return;
+        }
+        if (c->n_members > 0)
+                memcpy(v, c->members, c->n_members * sizeof(Member *));
+        if (sorted)
+                qsort(v, c->n_members, sizeof(Member *), cmp_member);
+        PUTS(b, ",\"members\":[");
+        for (size_t i = 0; i < c->n_members; i++) {
+                if (i > 0)
+                        put(b, ",", 1);
+                PUTS(b, "{\"host\":");
+                put_string(b, v[i]->host);
+                PUTS(b, ",\"vtep\":\"");
+                put_addr(b, v[i]->vtep.family, v[i]->vtep.addr, -1);
+                PUTS(b, "\",\"address\":");
+                put_string(b, v[i]->address);
+                put_stamp(b, c, v[i]->stamp.lamport, v[i]->stamp.host);
+                put(b, "}", 1);
+        }
+        put(b, "]", 1);
+}
+
+static void put_tombs(Buf *b, const Config *c, bool with_since)
+{
+        _cleanup_free_ Tombstone **v = malloc((c->tombs.n + 1) * sizeof(Tombstone *));
+        size_t n = 0;
+
+        if (!v) {
+                b->oom = true;
+                return;
+        }
+        TOMB_SET_FOREACH(t, &c->tombs)
+                v[n++] = t;
+        qsort(v, n, sizeof(Tombstone *), cmp_tomb);
+        PUTS(b, ",\"tombstones\":[");
+        for (size_t i = 0; i < n; i++) {
+                if (i > 0)
+                        put(b, ",", 1);
+                putf(b, "{\"kind\":\"%s\",\"router\":", tomb_kind_to_string(v[i]->kind));
+                put_string(b, v[i]->router);
+                PUTS(b, ",\"key\":");
+                put_string(b, v[i]->key);
+                put_stamp(b, c, v[i]->stamp.lamport, v[i]->stamp.host);
+                if (with_since)
+                        putf(b, ",\"since\":%" PRIu64, v[i]->since);
+                put(b, "}", 1);
+        }
+        put(b, "]", 1);
+}
+
+typedef enum JsonFlags {
+        JSON_GENERATION = 1 << 0, /* host-local counters */
+        JSON_SORTED = 1 << 1,     /* canonical order */
+        JSON_TOMBS = 1 << 2,      /* tombstones */
+        JSON_SINCE = 1 << 3,      /* host-local age of tombstones */
+        JSON_LAMPORT = 1 << 4,    /* the Lamport clock without the generation */
+        JSON_IDS = 1 << 5,        /* host-local LIF ids */
+} JsonFlags;
+
+static int to_json(const Config *c, JsonFlags flags, char **ret, size_t *ret_len)
+{
+        bool sorted = flags & JSON_SORTED;
         _cleanup_free_ Router **routers = malloc((c->n_routers + 1) * sizeof(Router *));
         Buf b = {};
-        char s[IP_PREFIX_MAX_STR];
 
         if (!routers)
                 return -ENOMEM;
@@ -191,8 +310,10 @@ static int to_json(const Config *c, bool with_generation, bool sorted, char **re
                 qsort(routers, c->n_routers, sizeof(Router *), cmp_router);
 
         PUTS(&b, "{\"version\":1");
-        if (with_generation)
+        if (flags & JSON_GENERATION)
                 putf(&b, ",\"generation\":%" PRIu64 ",\"lamport\":%" PRIu64, c->generation, c->lamport);
+        else if (flags & JSON_LAMPORT)
+                putf(&b, ",\"lamport\":%" PRIu64, c->lamport);
         PUTS(&b, ",\"routers\":[");
         for (size_t i = 0; i < c->n_routers; i++) {
                 const Router *r = routers[i];
@@ -209,38 +330,15 @@ static int to_json(const Config *c, bool with_generation, bool sorted, char **re
 
                 if (i > 0)
                         put(&b, ",", 1);
-                PUTS(&b, "{\"name\":");
-                put_string(&b, r->name);
-                putf(&b, ",\"table\":%" PRIu32, r->table);
-                put_stamp(&b, c, r->stamp.lamport, r->stamp.host);
-                PUTS(&b, ",\"lifs\":[");
-                for (size_t j = 0; j < r->n_lifs; j++) {
-                        const Lif *l = lifs[j];
-                        if (j > 0)
-                                put(&b, ",", 1);
-                        PUTS(&b, "{\"name\":");
-                        put_string(&b, l->name);
-                        putf(&b, ",\"kind\":\"%s\",\"segment\":%" PRIu32 ",\"mtu\":%" PRIu32, lif_kind_to_string(l->kind),
-                                l->segment, l->mtu_config);
-                        putf(&b, ",\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\"", l->mac[0], l->mac[1], l->mac[2],
-                                l->mac[3], l->mac[4], l->mac[5]);
-                        putf(&b, ",\"id\":%u,\"addresses\":[", l->id);
-                        for (size_t a = 0; a < l->n_addresses; a++) {
-                                if (a > 0)
-                                        put(&b, ",", 1);
-                                put(&b, "\"", 1);
-                                PUTS(&b, ip_prefix_to_string(&l->addresses[a], true, s, sizeof s));
-                                put(&b, "\"", 1);
-                        }
-                        put(&b, "]", 1);
-                        put_stamp(&b, c, l->stamp.lamport, l->stamp.host);
-                        put(&b, "}", 1);
-                }
-                PUTS(&b, "],");
+                put_router_head(&b, c, r, lifs, flags & JSON_IDS);
                 put_routes(&b, c, r, sorted);
                 put(&b, "}", 1);
         }
-        PUTS(&b, "]}");
+        put(&b, "]", 1);
+        put_members(&b, c, sorted);
+        if (flags & JSON_TOMBS)
+                put_tombs(&b, c, flags & JSON_SINCE);
+        put(&b, "}", 1);
         if (b.oom) {
                 free(b.p);
                 return -ENOMEM;
@@ -253,12 +351,100 @@ static int to_json(const Config *c, bool with_generation, bool sorted, char **re
 
 int config_to_json(const Config *c, bool with_generation, char **ret, size_t *ret_len)
 {
-        return to_json(c, with_generation, true, ret, ret_len);
+        return to_json(c, JSON_SORTED | (with_generation ? JSON_GENERATION : 0), ret, ret_len);
 }
 
 int config_to_state(const Config *c, char **ret, size_t *ret_len)
 {
-        return to_json(c, true, false, ret, ret_len);
+        return to_json(c, JSON_GENERATION | JSON_TOMBS | JSON_SINCE | JSON_IDS, ret, ret_len);
+}
+
+int config_to_mirror(const Config *c, char **ret, size_t *ret_len)
+{
+        return to_json(c, JSON_LAMPORT | JSON_TOMBS, ret, ret_len);
+}
+
+static int buf_finish(Buf *b, char **ret, size_t *ret_len)
+{
+        if (b->oom) {
+                free(b->p);
+                return -ENOMEM;
+        }
+        *ret = b->p;
+        *ret_len = b->len;
+        return 0;
+}
+
+static void delta_begin(Buf *b, const Config *c)
+{
+        putf(b, "{\"version\":1,\"lamport\":%" PRIu64 ",\"routers\":[", c->lamport);
+}
+
+int delta_routes(const Config *c, const Router *r, const Route *routes, size_t n, char **ret, size_t *ret_len)
+{
+        Buf b = {};
+
+        buf_reserve(&b, n * 96 + 1024);
+        delta_begin(&b, c);
+        put_router_head(&b, c, r, r->lifs, false);
+        PUTS(&b, "\"routes\":[");
+        for (size_t i = 0; i < n; i++) {
+                if (i > 0)
+                        put(&b, ",", 1);
+                put_route(&b, c, r, &routes[i]);
+        }
+        PUTS(&b, "]}],\"members\":[]}");
+        return buf_finish(&b, ret, ret_len);
+}
+
+int delta_router(const Config *c, const Router *r, char **ret, size_t *ret_len)
+{
+        return delta_routes(c, r, NULL, 0, ret, ret_len);
+}
+
+int delta_tomb(const Config *c, TombKind kind, const char *router, const char *key, char **ret, size_t *ret_len)
+{
+        const Tombstone *t = config_find_tomb(c, kind, router, key);
+        Buf b = {};
+
+        if (!t)
+                return -ENOENT;
+        delta_begin(&b, c);
+        putf(&b, "],\"members\":[],\"tombstones\":[{\"kind\":\"%s\",\"router\":", tomb_kind_to_string(kind));
+        put_string(&b, router);
+        PUTS(&b, ",\"key\":");
+        put_string(&b, key);
+        put_stamp(&b, c, t->stamp.lamport, t->stamp.host);
+        PUTS(&b, "}]}");
+        return buf_finish(&b, ret, ret_len);
+}
+
+int delta_member(const Config *c, const Member *mb, char **ret, size_t *ret_len)
+{
+        Buf b = {};
+
+        delta_begin(&b, c);
+        PUTS(&b, "],\"members\":[{\"host\":");
+        put_string(&b, mb->host);
+        PUTS(&b, ",\"vtep\":\"");
+        put_addr(&b, mb->vtep.family, mb->vtep.addr, -1);
+        PUTS(&b, "\",\"address\":");
+        put_string(&b, mb->address);
+        put_stamp(&b, c, mb->stamp.lamport, mb->stamp.host);
+        PUTS(&b, "}]}");
+        return buf_finish(&b, ret, ret_len);
+}
+
+int journal_merge(const Config *c, const char *doc, size_t doc_len, uint64_t now, char **ret, size_t *ret_len)
+{
+        Buf b = {};
+
+        buf_reserve(&b, doc_len + 128);
+        putf(&b, "{\"op\":\"merge\",\"generation\":%" PRIu64 ",\"lamport\":%" PRIu64 ",\"time\":%" PRIu64
+                ",\"doc\":", c->generation, c->lamport, now);
+        put(&b, doc, doc_len);
+        PUTS(&b, "}\n");
+        return buf_finish(&b, ret, ret_len);
 }
 
 static int record_head(Buf *b, const Config *c, const char *op, const Router *r)
@@ -272,13 +458,7 @@ static int record_head(Buf *b, const Config *c, const char *op, const Router *r)
 static int record_end(Buf *b, char **ret, size_t *ret_len)
 {
         PUTS(b, "}\n");
-        if (b->oom) {
-                free(b->p);
-                return -ENOMEM;
-        }
-        *ret = b->p;
-        *ret_len = b->len;
-        return 0;
+        return buf_finish(b, ret, ret_len);
 }
 
 int journal_put_routes(const Config *c, const Router *r, const Route *routes, size_t n, char **ret, size_t *ret_len)
@@ -639,18 +819,102 @@ static int parse_document(const char *s, size_t len, json_object **ret, char *er
         return 0;
 }
 
-int config_from_json(const char *s, size_t len, Config **ret, char *errbuf, size_t errsize)
+static int parse_member(Config *c, json_object *o, char *errbuf, size_t errsize)
 {
-        static const char *const keys[] = { "version", "generation", "lamport", "routers", NULL };
-        _cleanup_(json_object_putp) json_object *root = NULL;
+        static const char *const keys[] = { "host", "vtep", "address", "stamp", NULL };
+        const char *host = get_str(o, "host"), *why = NULL;
+        IpPrefix vtep;
+        Member *mb;
+
+        if (!json_object_is_type(o, json_type_object) || !keys_allowed(o, keys))
+                ERR(-EINVAL, "a member must be an object with known keys");
+        host = get_str(o, "host");
+        if (member_check(host, get_str(o, "vtep"), get_str(o, "address"), &vtep, &why) < 0)
+                ERR(-EINVAL, "member %s: %s", host ? host : "?", why);
+        if (config_find_member(c, host))
+                ERR(-EEXIST, "member %s: defined twice", host);
+        if (config_find_member_by_vtep(c, &vtep))
+                ERR(-EADDRINUSE, "member %s: VTEP used by another member", host);
+        mb = member_new(host, &vtep, get_str(o, "address"));
+        if (!mb || config_add_member(c, mb) < 0) {
+                member_free(mb);
+                ERR(-ENOMEM, "out of memory");
+        }
+        if (get_stamp(c, o, &mb->stamp) < 0)
+                ERR(-EINVAL, "member %s: bad \"stamp\"", host);
+        return 0;
+}
+
+static int parse_tomb(Config *c, json_object *o, bool with_since, char *errbuf, size_t errsize)
+{
+        static const char *const keys[] = { "kind", "router", "key", "stamp", "since", NULL };
+        const char *kind = get_str(o, "kind"), *router = get_str(o, "router"), *key = get_str(o, "key");
+        json_object *v;
+        TombKind k;
+        Stamp st;
+        IpPrefix p;
+        uint64_t since = 0;
+
+        if (!json_object_is_type(o, json_type_object) || !keys_allowed(o, keys) || !kind || !router || !key)
+                ERR(-EINVAL, "a tombstone must be an object with \"kind\", \"router\" and \"key\"");
+        k = tomb_kind_from_string(kind);
+        if (k < 0)
+                ERR(-EINVAL, "tombstone: unknown kind %s", kind);
+        bool routed = k == TOMB_LIF || k == TOMB_ROUTE;
+        if (routed ? dlr_name_check(router) < 0 : router[0] != 0)
+                ERR(-EINVAL, "tombstone %s: bad \"router\"", kind);
+        if (k == TOMB_ROUTE) {
+                char canon[IP_PREFIX_MAX_STR];
+                if (ip_prefix_parse(key, &p) < 0 || !ip_prefix_is_network(&p) ||
+                                !streq(ip_prefix_to_string(&p, true, canon, sizeof canon), key))
+                        ERR(-EINVAL, "tombstone: bad route prefix %s", key);
+        } else if (dlr_name_check(key) < 0)
+                ERR(-EINVAL, "tombstone %s: bad \"key\"", kind);
+        if (get_stamp(c, o, &st) < 0 || st.lamport == 0 || !c->hosts[st.host][0])
+                ERR(-EINVAL, "tombstone %s %s: bad or missing \"stamp\"", kind, key);
+        if (json_object_object_get_ex(o, "since", &v)) {
+                if (!with_since || !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+                        ERR(-EINVAL, "tombstone %s %s: bad \"since\"", kind, key);
+                since = (uint64_t) json_object_get_int64(v);
+        }
+        if (config_find_tomb(c, k, router, key))
+                ERR(-EINVAL, "tombstone %s %s: given twice", kind, key);
+        if (config_put_tomb(c, k, router, key, st, since) < 0)
+                ERR(-ENOMEM, "out of memory");
+        return 0;
+}
+
+/* A mirrored document carries every object with the stamp its writer gave it and concrete tables. */
+static int check_mirror_stamps(const Config *c, char *errbuf, size_t errsize)
+{
+#define STAMPED(s) ((s).lamport > 0 && (s).host < c->n_hosts && c->hosts[(s).host][0])
+        for (size_t i = 0; i < c->n_members; i++)
+                if (!STAMPED(c->members[i]->stamp))
+                        ERR(-EINVAL, "member %s: \"stamp\" missing", c->members[i]->host);
+        for (size_t i = 0; i < c->n_routers; i++) {
+                const Router *r = c->routers[i];
+                if (!STAMPED(r->stamp) || r->table_config == 0)
+                        ERR(-EINVAL, "router %s: \"stamp\" or \"table\" missing", r->name);
+                for (size_t j = 0; j < r->n_lifs; j++)
+                        if (!STAMPED(r->lifs[j]->stamp))
+                                ERR(-EINVAL, "router %s LIF %s: \"stamp\" missing", r->name, r->lifs[j]->name);
+                ROUTE_TABLE_FOREACH(rt, &r->routes)
+                        if (!STAMPED(((Stamp) { rt->stamp_lamport, rt->stamp_host })))
+                                ERR(-EINVAL, "router %s: a route has no \"stamp\"", r->name);
+        }
+#undef STAMPED
+        return 0;
+}
+
+static int config_from_object(json_object *root, ConfigParseFlags flags, Config **ret, char *errbuf, size_t errsize)
+{
+        static const char *const keys[] = { "version", "generation", "lamport", "routers", "members", "tombstones",
+                NULL };
         _cleanup_(config_freep) Config *c = NULL;
-        json_object *routers, *v;
+        json_object *routers, *members = NULL, *tombs = NULL, *v;
         uint32_t version;
         int k;
 
-        k = parse_document(s, len, &root, errbuf, errsize);
-        if (k < 0)
-                return k;
         if (!json_object_is_type(root, json_type_object) || !keys_allowed(root, keys))
                 ERR(-EINVAL, "the configuration must be an object with \"version\" and \"routers\"");
         /* "version" may be left out by hand-written documents; when given it must be 1. */
@@ -659,10 +923,19 @@ int config_from_json(const char *s, size_t len, Config **ret, char *errbuf, size
                 ERR(-EINVAL, "unsupported configuration version (expected 1)");
         if (!json_object_object_get_ex(root, "routers", &routers) || !json_object_is_type(routers, json_type_array))
                 ERR(-EINVAL, "\"routers\" must be a list");
+        if (json_object_object_get_ex(root, "members", &members) &&
+                        (!json_object_is_type(members, json_type_array) ||
+                                        json_object_array_length(members) > DLR_MEMBERS_MAX))
+                ERR(-EINVAL, "\"members\" must be a list of at most %u", DLR_MEMBERS_MAX);
+        if (json_object_object_get_ex(root, "tombstones", &tombs) &&
+                        (!(flags & (CONFIG_PARSE_STATE | CONFIG_PARSE_MIRROR)) ||
+                                        !json_object_is_type(tombs, json_type_array)))
+                ERR(-EINVAL, "\"tombstones\" are only part of saved and mirrored state");
 
         c = config_new();
         if (!c)
                 ERR(-ENOMEM, "out of memory");
+        c->members_given = members != NULL;
         if (json_object_object_get_ex(root, "generation", &v)) {
                 if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
                         ERR(-EINVAL, "bad \"generation\"");
@@ -679,6 +952,21 @@ int config_from_json(const char *s, size_t len, Config **ret, char *errbuf, size
                 if (k < 0)
                         return k;
         }
+        for (size_t i = 0; members && i < json_object_array_length(members); i++) {
+                k = parse_member(c, json_object_array_get_idx(members, i), errbuf, errsize);
+                if (k < 0)
+                        return k;
+        }
+        for (size_t i = 0; tombs && i < json_object_array_length(tombs); i++) {
+                k = parse_tomb(c, json_object_array_get_idx(tombs, i), flags & CONFIG_PARSE_STATE, errbuf, errsize);
+                if (k < 0)
+                        return k;
+        }
+        if (flags & CONFIG_PARSE_MIRROR) {
+                k = check_mirror_stamps(c, errbuf, errsize);
+                if (k < 0)
+                        return k;
+        }
         for (size_t i = 0; i < c->n_routers; i++)
                 if (c->routers[i]->table == 0) {
                         k = config_allocate_table(c, &c->routers[i]->table);
@@ -689,9 +977,25 @@ int config_from_json(const char *s, size_t len, Config **ret, char *errbuf, size
         return 0;
 }
 
+int config_from_json_ex(const char *s, size_t len, ConfigParseFlags flags, Config **ret, char *errbuf,
+                size_t errsize)
+{
+        _cleanup_(json_object_putp) json_object *root = NULL;
+        int k = parse_document(s, len, &root, errbuf, errsize);
+        if (k < 0)
+                return k;
+        return config_from_object(root, flags, ret, errbuf, errsize);
+}
+
+int config_from_json(const char *s, size_t len, Config **ret, char *errbuf, size_t errsize)
+{
+        return config_from_json_ex(s, len, CONFIG_PARSE_APPLY, ret, errbuf, errsize);
+}
+
 int config_replay_journal(Config *c, const char *line, size_t len, char *errbuf, size_t errsize)
 {
-        static const char *const keys[] = { "op", "generation", "lamport", "router", "routes", "prefix", NULL };
+        static const char *const keys[] = { "op", "generation", "lamport", "router", "routes", "prefix", "time", "doc",
+                NULL };
         _cleanup_(json_object_putp) json_object *root = NULL;
         json_object *v, *routes;
         const char *op, *router, *prefix;
@@ -705,6 +1009,25 @@ int config_replay_journal(Config *c, const char *line, size_t len, char *errbuf,
                 ERR(-EINVAL, "journal record has unknown keys");
         op = get_str(root, "op");
         router = get_str(root, "router");
+        if (op && streq(op, "merge")) {
+                _cleanup_(config_freep) Config *in = NULL;
+                MergeResult res;
+                json_object *doc;
+                uint64_t t = 0;
+                if (!json_object_object_get_ex(root, "doc", &doc))
+                        ERR(-EINVAL, "journal record: merge without \"doc\"");
+                if (json_object_object_get_ex(root, "time", &v) && json_object_is_type(v, json_type_int) &&
+                                json_object_get_int64(v) > 0)
+                        t = (uint64_t) json_object_get_int64(v);
+                k = config_from_object(doc, CONFIG_PARSE_MIRROR, &in, errbuf, errsize);
+                if (k < 0)
+                        return k;
+                k = config_merge(c, in, t, &res);
+                merge_result_done(&res);
+                if (k < 0)
+                        ERR(k, "out of memory");
+                goto counters;
+        }
         if (!op || !router)
                 ERR(-EINVAL, "journal record needs \"op\" and \"router\"");
         r = config_find_router(c, router);
@@ -730,6 +1053,7 @@ int config_replay_journal(Config *c, const char *line, size_t len, char *errbuf,
         } else
                 ERR(-EINVAL, "journal record: unknown op %s", op);
 
+counters:
         /* Counters are absolute, so replaying a record twice leaves them right. */
         if (json_object_object_get_ex(root, "generation", &v) && json_object_is_type(v, json_type_int) &&
                         json_object_get_int64(v) > 0 && (uint64_t) json_object_get_int64(v) > c->generation)

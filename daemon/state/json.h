@@ -20,6 +20,26 @@ int config_to_state(const Config *c, char **ret, size_t *ret_len);
  * unknown LIF), -ENOMEM. On error errbuf says what and where. */
 int config_from_json(const char *s, size_t len, Config **ret, char *errbuf, size_t errsize);
 
+typedef enum ConfigParseFlags {
+        CONFIG_PARSE_APPLY = 0,       /* Apply: no tombstones */
+        CONFIG_PARSE_STATE = 1 << 0,  /* the saved state: tombstones with their local age */
+        CONFIG_PARSE_MIRROR = 1 << 1, /* from a peer: tombstones, every object stamped, tables concrete */
+} ConfigParseFlags;
+
+int config_from_json_ex(const char *s, size_t len, ConfigParseFlags flags, Config **ret, char *errbuf,
+                size_t errsize);
+
+/* The whole mirrored state for a peer: stamps and tombstones, without host-local counters. */
+int config_to_mirror(const Config *c, char **ret, size_t *ret_len);
+
+/* Deltas: mirrored documents holding just what one change touched, for peers and for the journal. */
+int delta_routes(const Config *c, const Router *r, const Route *routes, size_t n, char **ret, size_t *ret_len);
+int delta_router(const Config *c, const Router *r, char **ret, size_t *ret_len); /* with its LIFs */
+int delta_tomb(const Config *c, TombKind kind, const char *router, const char *key, char **ret, size_t *ret_len);
+int delta_member(const Config *c, const Member *mb, char **ret, size_t *ret_len);
+/* A journal record that merges doc (a delta or whole mirrored state) when replayed; now dates tombstones. */
+int journal_merge(const Config *c, const char *doc, size_t doc_len, uint64_t now, char **ret, size_t *ret_len);
+
 /* Hex SHA-256 of the canonical form without generation: equal on hosts holding the same configuration. */
 int config_digest(const Config *c, char ret[65]);
 

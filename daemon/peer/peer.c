@@ -1,0 +1,742 @@
+/* org.dlrd1.Peer: one sd-bus connection per direction and pair of hosts. This host calls its peers only over
+ * the connections it opened itself (to every member) and serves calls only on the ones it accepted. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <systemd/sd-event.h>
+#include <systemd/sd-id128.h>
+
+#include "manager.h"
+#include "peer.h"
+#include "shared/cleanup.h"
+#include "shared/log.h"
+#include "shared/time.h"
+#include "state/json.h"
+
+#define USEC_PER_SEC 1000000ULL
+#define PEER_PATH "/org/dlrd1"
+#define SYNC_INTERVAL_USEC (5 * USEC_PER_SEC)
+#define BACKOFF_MIN_MSEC 100u
+#define BACKOFF_MAX_MSEC 10000u
+#define INBOUND_MAX 256u
+#define CALL_TIMEOUT_USEC (300 * USEC_PER_SEC)
+#define HELLO_TIMEOUT_USEC (10 * USEC_PER_SEC)
+/* Per inbound connection: calls and bytes a peer may send, as token buckets (burst, refill per second). */
+#define RATE_CALLS_BURST 4000.0
+#define RATE_CALLS_PER_SEC 2000.0
+#define RATE_BYTES_BURST (512.0 * 1024 * 1024)
+#define RATE_BYTES_PER_SEC (128.0 * 1024 * 1024)
+
+typedef struct PeerConn {
+        Peers *peers;
+        sd_bus *bus;
+        char *host;    /* outbound: the member; inbound: as its Hello said */
+        char *address; /* outbound only */
+        bool outbound;
+        bool ready;    /* Hello answered */
+        bool syncing, sync_again;
+        unsigned backoff_ms;
+        sd_event_source *retry;
+        uint64_t last_match; /* realtime usec: when a digest comparison that found us equal was sent */
+        uint64_t digest_sent;
+        double calls, bytes; /* inbound token buckets */
+        uint64_t refilled;
+} PeerConn;
+
+typedef struct SeqSeen {
+        char *host;
+        uint64_t seq;
+} SeqSeen;
+
+struct Peers {
+        Manager *m;
+        int listen_fd;
+        sd_event_source *listen_source, *timer;
+        PeerConn **conns;
+        size_t n_conns;
+        uid_t *allow;
+        size_t n_allow;
+        SeqSeen *seen;
+        size_t n_seen;
+};
+
+static uint64_t realtime_usec(void)
+{
+        return now(CLOCK_REALTIME);
+}
+
+static uint64_t mono_usec(void)
+{
+        return now(CLOCK_MONOTONIC);
+}
+
+static void conn_close_bus(PeerConn *c)
+{
+        if (c->bus) {
+                sd_bus_flush_close_unref(c->bus);
+                c->bus = NULL;
+        }
+        c->ready = c->syncing = c->sync_again = false;
+}
+
+static PeerConn *conn_free(PeerConn *c)
+{
+        if (!c)
+                return NULL;
+        conn_close_bus(c);
+        sd_event_source_disable_unref(c->retry);
+        free(c->host);
+        free(c->address);
+        free(c);
+        return NULL;
+}
+
+static void peers_remove_conn(Peers *p, PeerConn *c)
+{
+        for (size_t i = 0; i < p->n_conns; i++)
+                if (p->conns[i] == c) {
+                        memmove(p->conns + i, p->conns + i + 1, (p->n_conns - i - 1) * sizeof(PeerConn *));
+                        p->n_conns--;
+                        break;
+                }
+        conn_free(c);
+}
+
+static int peers_add_conn(Peers *p, PeerConn *c)
+{
+        PeerConn **n = realloc(p->conns, (p->n_conns + 1) * sizeof(PeerConn *));
+        if (!n)
+                return -ENOMEM;
+        p->conns = n;
+        n[p->n_conns++] = c;
+        return 0;
+}
+
+static void emit_peers_changed(Peers *p)
+{
+        if (p->m->bus)
+                (void) sd_bus_emit_properties_changed(p->m->bus, "/org/dlrd1", "org.dlrd1.Manager", "Peers", NULL);
+}
+
+/* ------------------------------------------------------------------ outbound */
+
+static int conn_connect(PeerConn *c);
+static void conn_sync(PeerConn *c);
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        PeerConn *c = userdata;
+        (void) conn_connect(c);
+        return 0;
+}
+
+static void conn_schedule_retry(PeerConn *c)
+{
+        Peers *p = c->peers;
+        bool was_ready = c->ready;
+
+        conn_close_bus(c);
+        if (was_ready) {
+                log_info("peer=%s: disconnected", c->host);
+                emit_peers_changed(p);
+        }
+        c->backoff_ms = c->backoff_ms ? MIN(c->backoff_ms * 2, BACKOFF_MAX_MSEC) : BACKOFF_MIN_MSEC;
+        uint64_t when = mono_usec() + (uint64_t) c->backoff_ms * 1000;
+        if (c->retry)
+                (void) sd_event_source_set_time(c->retry, when), sd_event_source_set_enabled(c->retry, SD_EVENT_ONESHOT);
+        else
+                (void) sd_event_add_time(p->m->event, &c->retry, CLOCK_MONOTONIC, when, 10 * 1000, on_retry, c);
+}
+
+static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        PeerConn *c = userdata;
+        Peers *p = c->peers;
+
+        if (c->outbound) {
+                conn_schedule_retry(c);
+                return 0;
+        }
+        if (c->host)
+                log_info("peer=%s: inbound connection closed", c->host);
+        peers_remove_conn(p, c);
+        emit_peers_changed(p);
+        return 0;
+}
+
+static int on_hello_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        PeerConn *c = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        const char *host, *vtep;
+
+        if (e) {
+                log_warning("peer=%s: Hello refused: %s", c->host, e->message ? e->message : e->name);
+                conn_schedule_retry(c);
+                return 0;
+        }
+        if (sd_bus_message_read(reply, "ss", &host, &vtep) < 0 || !streq(host, c->host)) {
+                log_warning("peer=%s: the host at %s says it is %s; not using it", c->host, c->address,
+                        host ? host : "?");
+                conn_schedule_retry(c);
+                return 0;
+        }
+        c->ready = true;
+        c->backoff_ms = 0;
+        log_info("peer=%s: connected", c->host);
+        emit_peers_changed(c->peers);
+        conn_sync(c);
+        return 0;
+}
+
+static int conn_connect(PeerConn *c)
+{
+        Manager *m = c->peers->m;
+        _cleanup_(sd_bus_unrefp) sd_bus *b = NULL;
+        int r;
+
+        conn_close_bus(c);
+        r = sd_bus_new(&b);
+        if (r >= 0)
+                r = sd_bus_set_address(b, c->address);
+        if (r >= 0)
+                r = sd_bus_set_description(b, c->host);
+        if (r >= 0)
+                r = sd_bus_start(b);
+        if (r >= 0)
+                r = sd_bus_attach_event(b, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r >= 0)
+                r = sd_bus_match_signal(b, NULL, "org.freedesktop.DBus.Local", "/org/freedesktop/DBus/Local",
+                        "org.freedesktop.DBus.Local", "Disconnected", on_disconnected, c);
+        if (r >= 0)
+                r = sd_bus_call_method_async(b, NULL, NULL, PEER_PATH, DLRD_PEER_INTERFACE, "Hello", on_hello_reply, c,
+                        "ss", m->host_id, m->vtep);
+        if (r < 0) {
+                if (c->backoff_ms == 0 || c->backoff_ms >= BACKOFF_MAX_MSEC)
+                        log_debug("peer=%s: connecting to %s: %s", c->host, c->address, strerror(-r));
+                conn_schedule_retry(c);
+                return r;
+        }
+        /* Replies and errors take the method call timeout set here for every call on this connection. */
+        (void) sd_bus_set_method_call_timeout(b, CALL_TIMEOUT_USEC);
+        c->bus = TAKE_PTR(b);
+        return 0;
+}
+
+static void conn_sync_done(PeerConn *c)
+{
+        c->syncing = false;
+        if (c->sync_again) {
+                c->sync_again = false;
+                conn_sync(c);
+        }
+}
+
+static int on_push_state_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        PeerConn *c = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        if (e)
+                log_warning("peer=%s: sending our state: %s", c->host, e->message ? e->message : e->name);
+        conn_sync_done(c);
+        return 0;
+}
+
+static int on_state_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        PeerConn *c = userdata;
+        Manager *m = c->peers->m;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        _cleanup_free_ char *mine = NULL;
+        const char *doc;
+        DlrError de = {};
+        size_t len;
+
+        if (e || sd_bus_message_read(reply, "s", &doc) < 0) {
+                log_warning("peer=%s: fetching its state: %s", c->host, e && e->message ? e->message : "bad reply");
+                conn_sync_done(c);
+                return 0;
+        }
+        if (manager_peer_merge(m, c->host, doc, strlen(doc), &de) < 0)
+                log_warning("peer=%s: its state was refused: %s", c->host, de.msg);
+
+        /* Whatever it lacks, it takes from ours the same way. */
+        if (config_to_mirror(m->config, &mine, &len) < 0 ||
+                        sd_bus_call_method_async(c->bus, NULL, NULL, PEER_PATH, DLRD_PEER_INTERFACE, "Merge",
+                                on_push_state_reply, c, "sts", m->host_id, (uint64_t) 0, mine) < 0) {
+                conn_sync_done(c);
+                return 0;
+        }
+        return 0;
+}
+
+static int on_digest_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        PeerConn *c = userdata;
+        Manager *m = c->peers->m;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        const char *digest;
+
+        if (e || sd_bus_message_read(reply, "s", &digest) < 0) {
+                conn_sync_done(c);
+                return 0;
+        }
+        if (streq(digest, manager_digest(m))) {
+                c->last_match = c->digest_sent;
+                conn_sync_done(c);
+                return 0;
+        }
+        log_debug("peer=%s: digests differ, fetching its state", c->host);
+        if (sd_bus_call_method_async(c->bus, NULL, NULL, PEER_PATH, DLRD_PEER_INTERFACE, "GetState", on_state_reply, c,
+                            "") < 0)
+                conn_sync_done(c);
+        return 0;
+}
+
+/* Compares digests; on a difference pulls the peer's state, merges it, and sends ours back. */
+static void conn_sync(PeerConn *c)
+{
+        if (!c->ready)
+                return;
+        if (c->syncing) {
+                c->sync_again = true;
+                return;
+        }
+        c->digest_sent = realtime_usec();
+        c->syncing = true;
+        if (sd_bus_call_method_async(c->bus, NULL, NULL, PEER_PATH, DLRD_PEER_INTERFACE, "Digest", on_digest_reply, c,
+                            "") < 0)
+                c->syncing = false;
+}
+
+static int on_push_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        PeerConn *c = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        if (e) {
+                /* The peer missed this change: the digest comparison repairs it. */
+                log_warning("peer=%s: change not taken: %s", c->host, e->message ? e->message : e->name);
+                conn_sync(c);
+        }
+        return 0;
+}
+
+void peers_broadcast(Peers *p, const char *doc, uint64_t seq)
+{
+        if (!p)
+                return;
+        for (size_t i = 0; i < p->n_conns; i++) {
+                PeerConn *c = p->conns[i];
+                if (!c->outbound || !c->ready)
+                        continue;
+                if (sd_bus_call_method_async(c->bus, NULL, NULL, PEER_PATH, DLRD_PEER_INTERFACE, "Merge", on_push_reply,
+                                    c, "sts", p->m->host_id, seq, doc) < 0)
+                        conn_sync(c);
+        }
+}
+
+void peers_sync_all(Peers *p)
+{
+        for (size_t i = 0; p && i < p->n_conns; i++)
+                if (p->conns[i]->outbound)
+                        conn_sync(p->conns[i]);
+}
+
+static PeerConn *find_outbound(Peers *p, const char *host)
+{
+        for (size_t i = 0; i < p->n_conns; i++)
+                if (p->conns[i]->outbound && streq(p->conns[i]->host, host))
+                        return p->conns[i];
+        return NULL;
+}
+
+void peers_update_members(Peers *p)
+{
+        Config *cfg;
+        bool changed = false;
+
+        if (!p)
+                return;
+        cfg = p->m->config;
+        /* Drop connections to hosts that left or moved. */
+        for (size_t i = 0; i < p->n_conns;) {
+                PeerConn *c = p->conns[i];
+                const Member *mb = c->outbound ? config_find_member(cfg, c->host) : NULL;
+                if (c->outbound && (!mb || !streq(mb->address, c->address) || streq(c->host, p->m->host_id))) {
+                        log_info("peer=%s: no longer a member at %s", c->host, c->address);
+                        peers_remove_conn(p, c);
+                        changed = true;
+                        continue;
+                }
+                i++;
+        }
+        for (size_t i = 0; i < cfg->n_members; i++) {
+                const Member *mb = cfg->members[i];
+                if (streq(mb->host, p->m->host_id) || find_outbound(p, mb->host))
+                        continue;
+                PeerConn *c = calloc(1, sizeof(PeerConn));
+                if (!c)
+                        return;
+                *c = (PeerConn) { .peers = p, .outbound = true };
+                c->host = strdup(mb->host);
+                c->address = strdup(mb->address);
+                if (!c->host || !c->address || peers_add_conn(p, c) < 0) {
+                        conn_free(c);
+                        return;
+                }
+                (void) conn_connect(c);
+                changed = true;
+        }
+        if (changed)
+                emit_peers_changed(p);
+}
+
+int peers_append_property(Peers *p, sd_bus_message *reply)
+{
+        int r = sd_bus_message_open_container(reply, 'a', "(ssb)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; p && i < p->m->config->n_members; i++) {
+                const Member *mb = p->m->config->members[i];
+                if (streq(mb->host, p->m->host_id))
+                        continue;
+                bool up = false;
+                for (size_t j = 0; j < p->n_conns; j++)
+                        if (p->conns[j]->ready && p->conns[j]->host && streq(p->conns[j]->host, mb->host))
+                                up = true;
+                r = sd_bus_message_append(reply, "(ssb)", mb->host, mb->address, up);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+uint64_t peers_confirmed_before(Peers *p)
+{
+        uint64_t min = UINT64_MAX;
+
+        if (!p)
+                return 0;
+        for (size_t i = 0; i < p->m->config->n_members; i++) {
+                const Member *mb = p->m->config->members[i];
+                if (streq(mb->host, p->m->host_id))
+                        continue;
+                PeerConn *c = find_outbound(p, mb->host);
+                if (!c || c->last_match == 0)
+                        return 0;
+                min = MIN(min, c->last_match);
+        }
+        return min == UINT64_MAX ? realtime_usec() : min;
+}
+
+/* ------------------------------------------------------------------ inbound: org.dlrd1.Peer */
+
+static bool rate_take(PeerConn *c, size_t bytes)
+{
+        uint64_t now = mono_usec();
+        double dt = (double) (now - c->refilled) / 1e6;
+        c->refilled = now;
+        c->calls = MIN(RATE_CALLS_BURST, c->calls + dt * RATE_CALLS_PER_SEC);
+        c->bytes = MIN(RATE_BYTES_BURST, c->bytes + dt * RATE_BYTES_PER_SEC);
+        if (c->calls < 1.0 || c->bytes < (double) bytes)
+                return false;
+        c->calls -= 1.0;
+        c->bytes -= (double) bytes;
+        return true;
+}
+
+#define PEER_ERROR_LIMIT "org.dlrd1.Error.LimitExceeded"
+
+static int check_call(sd_bus_message *msg, PeerConn *c, size_t bytes, bool need_hello, sd_bus_error *error)
+{
+        if (!rate_take(c, bytes)) {
+                log_warning("peer=%s: over its rate limit, refusing a call", c->host ? c->host : "?");
+                return sd_bus_error_set(error, PEER_ERROR_LIMIT, "too many calls or bytes from this peer; retry later");
+        }
+        if (need_hello && !c->host)
+                return sd_bus_error_set(error, "org.dlrd1.Error.InvalidArgument", "call Hello first");
+        return 0;
+}
+
+static int method_hello(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        PeerConn *c = userdata;
+        Manager *m = c->peers->m;
+        const char *host, *vtep;
+        int r;
+
+        r = check_call(msg, c, 0, false, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "ss", &host, &vtep);
+        if (r < 0)
+                return r;
+        if (dlr_name_check(host) < 0)
+                return sd_bus_error_set(error, "org.dlrd1.Error.InvalidArgument", "invalid host id");
+        if (streq(host, m->host_id))
+                return sd_bus_error_setf(error, "org.dlrd1.Error.Conflict", "this host is %s too", host);
+        if (c->host && !streq(c->host, host))
+                return sd_bus_error_set(error, "org.dlrd1.Error.Conflict", "this connection already said who it is");
+        if (!c->host) {
+                c->host = strdup(host);
+                if (!c->host)
+                        return -ENOMEM;
+                c->ready = true;
+                log_info("peer=%s: inbound connection", host);
+                emit_peers_changed(c->peers);
+        }
+        return sd_bus_reply_method_return(msg, "ss", m->host_id, m->vtep);
+}
+
+static int method_digest(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        PeerConn *c = userdata;
+        int r = check_call(msg, c, 0, true, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, "s", manager_digest(c->peers->m));
+}
+
+static int method_get_state(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        PeerConn *c = userdata;
+        _cleanup_free_ char *doc = NULL;
+        size_t len;
+        int r;
+
+        r = check_call(msg, c, 0, true, error);
+        if (r < 0)
+                return r;
+        r = config_to_mirror(c->peers->m->config, &doc, &len);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, "s", doc);
+}
+
+static SeqSeen *seen_for(Peers *p, const char *host)
+{
+        for (size_t i = 0; i < p->n_seen; i++)
+                if (streq(p->seen[i].host, host))
+                        return &p->seen[i];
+        SeqSeen *n = realloc(p->seen, (p->n_seen + 1) * sizeof(SeqSeen));
+        if (!n)
+                return NULL;
+        p->seen = n;
+        n[p->n_seen] = (SeqSeen) { .host = strdup(host) };
+        if (!n[p->n_seen].host)
+                return NULL;
+        return &n[p->n_seen++];
+}
+
+static int method_merge(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        PeerConn *c = userdata;
+        Peers *p = c->peers;
+        const char *origin, *doc;
+        uint64_t seq;
+        DlrError e = {};
+        int r;
+
+        r = sd_bus_message_read(msg, "sts", &origin, &seq, &doc);
+        if (r < 0)
+                return r;
+        size_t len = strlen(doc);
+        r = check_call(msg, c, len, true, error);
+        if (r < 0)
+                return r;
+        /* Changes come straight from the host that made them; nobody relays for someone else. */
+        if (!streq(origin, c->host))
+                return sd_bus_error_setf(error, "org.dlrd1.Error.InvalidArgument", "origin %s is not this peer (%s)",
+                        origin, c->host);
+        if (len > PEER_DOC_MAX)
+                return sd_bus_error_set(error, "org.dlrd1.Error.InvalidArgument", "document too large");
+        SeqSeen *s = NULL;
+        if (seq > 0) {
+                s = seen_for(p, origin);
+                if (!s)
+                        return -ENOMEM;
+                if (seq <= s->seq) {
+                        log_debug("peer=%s: change %llu already applied, ignoring the replay", origin,
+                                (unsigned long long) seq);
+                        return sd_bus_reply_method_return(msg, "");
+                }
+        }
+        if (manager_peer_merge(p->m, origin, doc, len, &e) < 0)
+                return sd_bus_error_set(error, dlr_error_kind_to_string(e.kind) ? dlr_error_kind_to_string(e.kind)
+                                                                                : "org.dlrd1.Error.Internal",
+                        e.msg);
+        if (s)
+                s->seq = seq;
+        return sd_bus_reply_method_return(msg, "");
+}
+
+static const sd_bus_vtable peer_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD_WITH_NAMES("Hello", "ss", SD_BUS_PARAM(host) SD_BUS_PARAM(vtep), "ss",
+                SD_BUS_PARAM(host) SD_BUS_PARAM(vtep), method_hello, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Digest", "", , "s", SD_BUS_PARAM(digest), method_digest, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetState", "", , "s", SD_BUS_PARAM(state), method_get_state,
+                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Merge", "sts", SD_BUS_PARAM(origin) SD_BUS_PARAM(seq) SD_BUS_PARAM(document), "", ,
+                method_merge, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+static bool uid_allowed(Peers *p, uid_t uid)
+{
+        if (uid == 0 || uid == geteuid())
+                return true;
+        for (size_t i = 0; i < p->n_allow; i++)
+                if (p->allow[i] == uid)
+                        return true;
+        return false;
+}
+
+static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Peers *p = userdata;
+        _cleanup_(sd_bus_unrefp) sd_bus *b = NULL;
+        _cleanup_close_ int cfd = -EBADF;
+        struct ucred cred;
+        socklen_t cl = sizeof cred;
+        sd_id128_t id;
+        size_t n_in = 0;
+        int r;
+
+        cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0)
+                return 0;
+        if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || !uid_allowed(p, cred.uid)) {
+                log_warning("Peer socket: refusing a connection from uid %d, not on the allow list",
+                        cl == sizeof cred ? (int) cred.uid : -1);
+                return 0;
+        }
+        for (size_t i = 0; i < p->n_conns; i++)
+                n_in += !p->conns[i]->outbound;
+        if (n_in >= INBOUND_MAX) {
+                log_warning("Peer socket: %u connections already, refusing another", INBOUND_MAX);
+                return 0;
+        }
+        PeerConn *c = calloc(1, sizeof(PeerConn));
+        if (!c)
+                return 0;
+        *c = (PeerConn) { .peers = p, .calls = RATE_CALLS_BURST, .bytes = RATE_BYTES_BURST, .refilled = mono_usec() };
+        r = sd_bus_new(&b);
+        if (r >= 0)
+                r = sd_bus_set_fd(b, cfd, cfd);
+        if (r >= 0)
+                TAKE_FD(cfd);
+        if (r >= 0)
+                r = sd_id128_randomize(&id);
+        if (r >= 0)
+                r = sd_bus_set_server(b, 1, id);
+        if (r >= 0)
+                r = sd_bus_add_object_vtable(b, NULL, PEER_PATH, DLRD_PEER_INTERFACE, peer_vtable, c);
+        if (r >= 0)
+                r = sd_bus_match_signal(b, NULL, "org.freedesktop.DBus.Local", "/org/freedesktop/DBus/Local",
+                        "org.freedesktop.DBus.Local", "Disconnected", on_disconnected, c);
+        if (r >= 0)
+                r = sd_bus_start(b);
+        if (r >= 0)
+                r = sd_bus_attach_event(b, p->m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r >= 0)
+                r = peers_add_conn(p, c);
+        if (r < 0) {
+                log_warning("Peer socket: setting up a connection: %s", strerror(-r));
+                free(c);
+                return 0;
+        }
+        c->bus = TAKE_PTR(b);
+        return 0;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Peers *p = userdata;
+        peers_sync_all(p);
+        manager_collect_tombs(p->m);
+        (void) sd_event_source_set_time(s, usec + SYNC_INTERVAL_USEC);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
+        return 0;
+}
+
+static int listen_socket(const char *path)
+{
+        _cleanup_close_ int fd = -EBADF;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+        if (strlen(path) >= sizeof sa.sun_path)
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        /* A socket file left by a previous run: nobody can be listening on it, as this process would not
+         * have got this far with another dlrd owning the bus name. */
+        (void) unlink(path);
+        mode_t old = umask(0117);
+        int r = bind(fd, (struct sockaddr *) &sa, sizeof sa);
+        umask(old);
+        if (r < 0)
+                return -errno;
+        if (listen(fd, 64) < 0)
+                return -errno;
+        return TAKE_FD(fd);
+}
+
+int peers_start(Manager *m, const uid_t *allow, size_t n_allow)
+{
+        Peers *p = calloc(1, sizeof(Peers));
+        int r;
+
+        if (!p)
+                return log_oom();
+        p->m = m;
+        p->listen_fd = -EBADF;
+        m->peers = p;
+        if (n_allow > 0) {
+                p->allow = malloc(n_allow * sizeof(uid_t));
+                if (!p->allow)
+                        return log_oom();
+                memcpy(p->allow, allow, n_allow * sizeof(uid_t));
+                p->n_allow = n_allow;
+        }
+        p->listen_fd = listen_socket(m->peer_socket);
+        if (p->listen_fd < 0)
+                return log_error_errno(p->listen_fd, "Listening on the peer socket %s: %m", m->peer_socket);
+        r = sd_event_add_io(m->event, &p->listen_source, p->listen_fd, EPOLLIN, on_accept, p);
+        if (r >= 0)
+                r = sd_event_add_time(m->event, &p->timer, CLOCK_MONOTONIC, mono_usec() + SYNC_INTERVAL_USEC,
+                        100 * 1000, on_timer, p);
+        if (r < 0)
+                return log_error_errno(r, "Setting up the peer socket: %m");
+        log_info("Peer socket %s", m->peer_socket);
+        peers_update_members(p);
+        return 0;
+}
+
+void peers_free(Peers *p)
+{
+        if (!p)
+                return;
+        for (size_t i = 0; i < p->n_conns; i++)
+                conn_free(p->conns[i]);
+        free(p->conns);
+        sd_event_source_disable_unref(p->listen_source);
+        sd_event_source_disable_unref(p->timer);
+        if (p->listen_fd >= 0)
+                close(p->listen_fd);
+        for (size_t i = 0; i < p->n_seen; i++)
+                free(p->seen[i].host);
+        free(p->seen);
+        free(p->allow);
+        free(p);
+}
