@@ -804,7 +804,7 @@ static void restamp(Manager *m, const Config *old, Config *new)
 static int carry_over(Manager *m, const Config *old, Config *new)
 {
         uint32_t host = (uint32_t) config_host_index(new, m->host_id);
-        uint64_t now = realtime_usec();
+        uint64_t at = realtime_usec();
         Stamp st = {};
         char key[IP_PREFIX_MAX_STR];
         Stamp s;
@@ -829,7 +829,7 @@ static int carry_over(Manager *m, const Config *old, Config *new)
                 if (config_find_member(new, om->host))
                         continue;
                 if (new->members_given && !streq(om->host, m->host_id)) {
-                        if (config_put_tomb(new, TOMB_MEMBER, "", om->host, lazy_stamp(m, &st, host), now) < 0)
+                        if (config_put_tomb(new, TOMB_MEMBER, "", om->host, lazy_stamp(m, &st, host), at) < 0)
                                 return -ENOMEM;
                         continue;
                 }
@@ -845,7 +845,7 @@ static int carry_over(Manager *m, const Config *old, Config *new)
                 const Router *o = old->routers[i];
                 const Router *n = config_find_router(new, o->name);
                 if (!n) {
-                        if (config_put_tomb(new, TOMB_ROUTER, "", o->name, lazy_stamp(m, &st, host), now) < 0)
+                        if (config_put_tomb(new, TOMB_ROUTER, "", o->name, lazy_stamp(m, &st, host), at) < 0)
                                 return -ENOMEM;
                         continue;
                 }
@@ -854,12 +854,12 @@ static int carry_over(Manager *m, const Config *old, Config *new)
                 for (size_t j = 0; j < o->n_lifs; j++)
                         if (!router_find_lif(n, o->lifs[j]->name) &&
                                         config_put_tomb(new, TOMB_LIF, o->name, o->lifs[j]->name, lazy_stamp(m, &st, host),
-                                                now) < 0)
+                                                at) < 0)
                                 return -ENOMEM;
                 ROUTE_TABLE_FOREACH(rt, &o->routes)
                         if (!route_table_get(&n->routes, &rt->prefix)) {
                                 ip_prefix_to_string(&rt->prefix, true, key, sizeof key);
-                                if (config_put_tomb(new, TOMB_ROUTE, o->name, key, lazy_stamp(m, &st, host), now) < 0)
+                                if (config_put_tomb(new, TOMB_ROUTE, o->name, key, lazy_stamp(m, &st, host), at) < 0)
                                         return -ENOMEM;
                         }
         }
@@ -1059,7 +1059,7 @@ int manager_peer_merge(Manager *m, const char *origin, const char *doc, size_t l
         _cleanup_(config_freep) Config *in = NULL;
         MergeResult res;
         char err[400];
-        uint64_t now = realtime_usec();
+        uint64_t at = realtime_usec();
         int k;
 
         k = config_from_json_ex(doc, len, CONFIG_PARSE_MIRROR, &in, err, sizeof err);
@@ -1067,7 +1067,7 @@ int manager_peer_merge(Manager *m, const char *origin, const char *doc, size_t l
                 log_warning("peer=%s: refusing a document: %s", origin, err);
                 return dlr_error_set(e, k == -ENOMEM ? DLR_ERROR_INTERNAL : DLR_ERROR_INVALID_ARGUMENT, k, "%s", err);
         }
-        k = config_merge(m->config, in, now, &res);
+        k = config_merge(m->config, in, at, &res);
         if (k < 0) {
                 /* Every step taken is a whole update, so the configuration is valid; realise and save it. */
                 log_error("peer=%s: merging ran out of memory; a full pass follows", origin);
@@ -1112,14 +1112,14 @@ int manager_peer_merge(Manager *m, const char *origin, const char *doc, size_t l
 
 void manager_collect_tombs(Manager *m)
 {
-        uint64_t before, now = realtime_usec();
+        uint64_t before, at = realtime_usec();
 
         if (m->config->tombs.n == 0)
                 return;
         before = peers_confirmed_before(m->peers);
-        if (before == 0 || now < TOMB_KEEP_USEC)
+        if (before == 0 || at < TOMB_KEEP_USEC)
                 return;
-        before = MIN(before, now - TOMB_KEEP_USEC);
+        before = MIN(before, at - TOMB_KEEP_USEC);
         size_t n = config_collect_tombs(m->config, before);
         if (n > 0) {
                 DlrError e = {};

@@ -151,7 +151,7 @@ static void conn_schedule_retry(PeerConn *c)
         if (c->retry)
                 (void) sd_event_source_set_time(c->retry, when), sd_event_source_set_enabled(c->retry, SD_EVENT_ONESHOT);
         else
-                (void) sd_event_add_time(p->m->event, &c->retry, CLOCK_MONOTONIC, when, 10 * 1000, on_retry, c);
+                (void) sd_event_add_time(p->m->event, &c->retry, CLOCK_MONOTONIC, when, 10000, on_retry, c);
 }
 
 static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -675,7 +675,7 @@ static int listen_socket(const char *path)
 
         if (strlen(path) >= sizeof sa.sun_path)
                 return -ENAMETOOLONG;
-        strcpy(sa.sun_path, path);
+        memcpy(sa.sun_path, path, strlen(path) + 1);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
@@ -715,7 +715,7 @@ int peers_start(Manager *m, const uid_t *allow, size_t n_allow)
         r = sd_event_add_io(m->event, &p->listen_source, p->listen_fd, EPOLLIN, on_accept, p);
         if (r >= 0)
                 r = sd_event_add_time(m->event, &p->timer, CLOCK_MONOTONIC, mono_usec() + SYNC_INTERVAL_USEC,
-                        100 * 1000, on_timer, p);
+                        100000, on_timer, p);
         if (r < 0)
                 return log_error_errno(r, "Setting up the peer socket: %m");
         log_info("Peer socket %s", m->peer_socket);

@@ -822,7 +822,7 @@ static int parse_document(const char *s, size_t len, json_object **ret, char *er
 static int parse_member(Config *c, json_object *o, char *errbuf, size_t errsize)
 {
         static const char *const keys[] = { "host", "vtep", "address", "stamp", NULL };
-        const char *host = get_str(o, "host"), *why = NULL;
+        const char *host, *why = NULL;
         IpPrefix vtep;
         Member *mb;
 
