@@ -2,11 +2,13 @@
  * the bus. Kernel drift is noticed through netlink notifications and repaired by the same reconcile code. */
 #include <errno.h>
 #include <malloc.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <systemd/sd-daemon.h>
 
@@ -91,6 +93,7 @@ int manager_new(const ManagerOptions *o, Manager **ret)
         }
 
         r = reconciler_init(&m->rc, &vtep, m->uplink);
+        m->rc.host_id = m->host_id;
         if (r < 0) {
                 manager_free(m);
                 return log_error_errno(r, "Opening rtnetlink: %m");
@@ -401,12 +404,16 @@ static int realise_links(Manager *m, DlrError *e)
 {
         bool changed = false;
         int r = reconcile_links(&m->rc, m->config, &changed, e);
+        if (r >= 0)
+                r = reconcile_ports(&m->rc, m->config, e);
         if (r >= 0 && changed)
                 r = reconcile_routes(&m->rc, m->config, e);
+        if (r >= 0)
+                r = reconcile_neighbours(&m->rc, m->config, e);
         return r;
 }
 
-int manager_create_router(Manager *m, const char *name, uint32_t table, DlrError *e)
+static int create_router_impl(Manager *m, const char *name, uint32_t table, DlrError *e)
 {
         uint32_t t = table;
         Router *r;
@@ -448,7 +455,7 @@ int manager_create_router(Manager *m, const char *name, uint32_t table, DlrError
         return 0;
 }
 
-int manager_delete_router(Manager *m, const char *name, DlrError *e)
+static int delete_router_impl(Manager *m, const char *name, DlrError *e)
 {
         Router *r;
         int k;
@@ -481,7 +488,7 @@ int manager_delete_router(Manager *m, const char *name, DlrError *e)
         return 0;
 }
 
-int manager_create_lif(Manager *m, const char *router, const char *name, const char *kind, uint32_t segment,
+static int create_lif_impl(Manager *m, const char *router, const char *name, const char *kind, uint32_t segment,
                 char *const *addresses, size_t n_addresses, uint32_t mtu, DlrError *e)
 {
         const char *why = NULL;
@@ -519,7 +526,7 @@ int manager_create_lif(Manager *m, const char *router, const char *name, const c
         return 0;
 }
 
-int manager_delete_lif(Manager *m, const char *router, const char *name, DlrError *e)
+static int delete_lif_impl(Manager *m, const char *router, const char *name, DlrError *e)
 {
         Router *r;
         Lif *l;
@@ -557,7 +564,7 @@ int manager_delete_lif(Manager *m, const char *router, const char *name, DlrErro
         return 0;
 }
 
-int manager_add_routes(Manager *m, const char *router, const RouteSpec *specs, size_t n, DlrError *e)
+static int add_routes_impl(Manager *m, const char *router, const RouteSpec *specs, size_t n, DlrError *e)
 {
         _cleanup_free_ Route *routes = NULL, *old = NULL;
         _cleanup_free_ bool *has_old = NULL;
@@ -676,7 +683,7 @@ int manager_add_routes(Manager *m, const char *router, const RouteSpec *specs, s
         return 0;
 }
 
-int manager_delete_route(Manager *m, const char *router, const char *prefix, DlrError *e)
+static int delete_route_impl(Manager *m, const char *router, const char *prefix, DlrError *e)
 {
         IpPrefix p;
         Router *r;
@@ -796,6 +803,18 @@ static void restamp(Manager *m, const Config *old, Config *new)
                         rt->stamp_lamport = rsame ? orr->stamp_lamport : lazy_stamp(m, &st, host).lamport;
                         rt->stamp_host = rsame ? rehost(new, old, orr->stamp_host) : host;
                 }
+                for (size_t j = 0; j < n->n_endpoints; j++) {
+                        Endpoint *ep = n->endpoints[j];
+                        const Lif *nl = router_find_lif_by_id(n, ep->lif);
+                        const Lif *ol = o && nl ? router_find_lif(o, nl->name) : NULL;
+                        const Endpoint *oe = ol ? router_find_endpoint(o, ol->id, ep->mac) : NULL;
+                        bool esame = oe && oe->n_addresses == ep->n_addresses &&
+                                     memcmp(oe->addresses, ep->addresses, ep->n_addresses * sizeof(IpPrefix)) == 0 &&
+                                     streq(oe->host < old->n_hosts ? old->hosts[oe->host] : "",
+                                             ep->host < new->n_hosts ? new->hosts[ep->host] : "");
+                        ep->stamp = esame ? (Stamp) { oe->stamp.lamport, rehost(new, old, oe->stamp.host) }
+                                          : lazy_stamp(m, &st, host);
+                }
         }
 }
 
@@ -812,6 +831,10 @@ static int carry_over(Manager *m, const Config *old, Config *new)
         TOMB_SET_FOREACH(t, &old->tombs)
                 if (stamp_rehost(new, old, t->stamp, &s) < 0 || config_put_tomb(new, t->kind, t->router, t->key, s,
                                                                         t->since) < 0)
+                        return -ENOMEM;
+        /* Ports are this host's own: Apply does not describe them. */
+        for (size_t i = 0; i < old->n_ports; i++)
+                if (config_add_port(new, old->ports[i].ifname, old->ports[i].router, old->ports[i].lif) < 0)
                         return -ENOMEM;
         /* Members the document names: unchanged ones keep their stamps. */
         for (size_t i = 0; i < new->n_members; i++) {
@@ -856,6 +879,17 @@ static int carry_over(Manager *m, const Config *old, Config *new)
                                         config_put_tomb(new, TOMB_LIF, o->name, o->lifs[j]->name, lazy_stamp(m, &st, host),
                                                 at) < 0)
                                 return -ENOMEM;
+                for (size_t j = 0; j < o->n_endpoints; j++) {
+                        const Endpoint *oe = o->endpoints[j];
+                        const Lif *ol = router_find_lif_by_id(o, oe->lif);
+                        const Lif *nl = ol ? router_find_lif(n, ol->name) : NULL;
+                        char ekey[DLR_NAME_MAX + 20];
+                        if (!ol || (nl && router_find_endpoint(n, nl->id, oe->mac)))
+                                continue;
+                        endpoint_key(ol->name, oe->mac, ekey);
+                        if (config_put_tomb(new, TOMB_ENDPOINT, o->name, ekey, lazy_stamp(m, &st, host), at) < 0)
+                                return -ENOMEM;
+                }
                 ROUTE_TABLE_FOREACH(rt, &o->routes)
                         if (!route_table_get(&n->routes, &rt->prefix)) {
                                 ip_prefix_to_string(&rt->prefix, true, key, sizeof key);
@@ -866,7 +900,7 @@ static int carry_over(Manager *m, const Config *old, Config *new)
         return 0;
 }
 
-int manager_apply(Manager *m, const char *json, uint64_t *ret_generation, DlrError *e)
+static int apply_impl(Manager *m, const char *json, uint64_t *ret_generation, DlrError *e)
 {
         _cleanup_(config_freep) Config *new = NULL;
         Config *old;
@@ -909,7 +943,7 @@ int manager_apply(Manager *m, const char *json, uint64_t *ret_generation, DlrErr
         return 0;
 }
 
-int manager_add_peer(Manager *m, const char *host, const char *vtep, const char *address, DlrError *e)
+static int add_peer_impl(Manager *m, const char *host, const char *vtep, const char *address, DlrError *e)
 {
         const char *why = NULL;
         IpPrefix v;
@@ -964,7 +998,7 @@ int manager_add_peer(Manager *m, const char *host, const char *vtep, const char 
         return 0;
 }
 
-int manager_remove_peer(Manager *m, const char *host, DlrError *e)
+static int remove_peer_impl(Manager *m, const char *host, DlrError *e)
 {
         Member *mb;
         int k;
@@ -1082,10 +1116,14 @@ int manager_peer_merge(Manager *m, const char *origin, const char *doc, size_t l
         int kk;
         if (res.links)
                 kk = reconcile_all(&m->rc, m->config, &ke);
-        else if (res.routes_overflow)
-                kk = reconcile_routes(&m->rc, m->config, &ke);
-        else
-                kk = install_merged_routes(m, &res, &ke);
+        else {
+                if (res.routes_overflow)
+                        kk = reconcile_routes(&m->rc, m->config, &ke);
+                else
+                        kk = install_merged_routes(m, &res, &ke);
+                if (kk >= 0 && res.endpoints)
+                        kk = reconcile_neighbours(&m->rc, m->config, &ke);
+        }
         if (kk < 0) {
                 /* The configuration is the cluster's; this host keeps trying to realise it. */
                 log_error("peer=%s: realising its change: %s", origin, ke.msg);
@@ -1093,7 +1131,7 @@ int manager_peer_merge(Manager *m, const char *origin, const char *doc, size_t l
         }
 
         DlrError se = {};
-        if (res.links || res.routes_overflow || len > MERGE_JOURNAL_MAX)
+        if (res.links || res.endpoints || res.routes_overflow || len > MERGE_JOURNAL_MAX)
                 kk = commit(m, &se);
         else
                 kk = commit_record(m, build_merge, &(MergeRecord) { .doc = doc, .len = len }, &se);
@@ -1153,6 +1191,298 @@ static int ensure_self_member(Manager *m)
         if (commit(m, &e) < 0)
                 return log_error_errno(e.code, "%s", e.msg);
         return 0;
+}
+
+static int set_endpoint_impl(Manager *m, const char *router, const char *lif, const char *mac, char *const *addresses,
+                size_t n_addresses, const char *host, DlrError *e)
+{
+        const char *why = NULL;
+        Endpoint *ep, *cur, *clash;
+        Router *r;
+        int k, h;
+
+        if (dlr_name_check(router) < 0)
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL, "invalid router name");
+        r = config_find_router(m->config, router);
+        if (!r)
+                return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENOENT, "router %s not found", router);
+        k = endpoint_build(r, lif, mac, addresses, n_addresses, &ep, &why);
+        if (k < 0)
+                return dlr_error_set(e, dlr_error_kind_from_errno(k), k, "dlr=%s lif=%s endpoint %s: %s", router,
+                        lif ? lif : "", mac ? mac : "", why ? why : strerror(-k));
+        if (!host || dlr_name_check(host) < 0) {
+                endpoint_free(ep);
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL, "invalid host id");
+        }
+        if (!config_find_member(m->config, host)) {
+                endpoint_free(ep);
+                return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENOENT, "host %s is not a member: AddPeer it first",
+                        host);
+        }
+        clash = router_find_endpoint_address_clash(r, ep);
+        if (clash) {
+                char other[18];
+                mac_format(clash->mac, other);
+                endpoint_free(ep);
+                return dlr_error_set(e, DLR_ERROR_CONFLICT, -EADDRINUSE,
+                        "dlr=%s lif=%s: an address is already endpoint %s's", router, lif, other);
+        }
+        cur = router_find_endpoint(r, ep->lif, ep->mac);
+        if (!cur && router_count_endpoints(r, ep->lif) >= DLR_ENDPOINTS_PER_LIF_MAX) {
+                endpoint_free(ep);
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -E2BIG, "dlr=%s lif=%s: at most %u endpoints",
+                        router, lif, DLR_ENDPOINTS_PER_LIF_MAX);
+        }
+        h = config_host_index(m->config, host);
+        if (h < 0) {
+                endpoint_free(ep);
+                return dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
+        }
+        ep->host = (uint32_t) h;
+        if (cur && cur->host == ep->host && cur->n_addresses == ep->n_addresses &&
+                        memcmp(cur->addresses, ep->addresses, ep->n_addresses * sizeof(IpPrefix)) == 0) {
+                endpoint_free(ep);
+                return 0; /* already so */
+        }
+        ep->stamp = next_stamp(m);
+        Endpoint *saved = cur ? router_detach_endpoint(r, cur->lif, cur->mac) : NULL;
+        k = router_add_endpoint(r, ep);
+        if (k < 0) {
+                endpoint_free(ep);
+                if (saved)
+                        (void) router_add_endpoint(r, saved);
+                return dlr_error_set(e, DLR_ERROR_INTERNAL, k, "out of memory");
+        }
+        k = reconcile_neighbours(&m->rc, m->config, e);
+        if (k >= 0)
+                k = commit(m, e);
+        if (k < 0) {
+                endpoint_free(router_detach_endpoint(r, ep->lif, ep->mac));
+                if (saved)
+                        (void) router_add_endpoint(r, saved);
+                restore_kernel(m);
+                return k;
+        }
+        endpoint_free(saved);
+        log_info("dlr=%s lif=%s endpoint=%s host=%s: set", router, lif, mac, host);
+        _cleanup_free_ char *doc = NULL;
+        size_t len;
+        if (delta_endpoint(m->config, r, ep, &doc, &len) >= 0)
+                publish(m, doc);
+        else
+                peers_sync_all(m->peers);
+        return 0;
+}
+
+static int delete_endpoint_impl(Manager *m, const char *router, const char *lif, const char *mac, DlrError *e)
+{
+        char key[DLR_NAME_MAX + 20];
+        uint8_t hw[6];
+        Router *r;
+        Lif *l;
+        Endpoint *ep;
+        int k;
+
+        if (dlr_name_check(router) < 0 || dlr_name_check(lif) < 0)
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL, "invalid router or LIF name");
+        if (mac_parse(mac, hw) < 0)
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL, "invalid MAC address");
+        r = config_find_router(m->config, router);
+        if (!r)
+                return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENOENT, "router %s not found", router);
+        l = router_find_lif(r, lif);
+        ep = l ? router_find_endpoint(r, l->id, hw) : NULL;
+        if (!ep)
+                return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENOENT, "dlr=%s lif=%s: no endpoint %s", router, lif, mac);
+        endpoint_key(lif, hw, key);
+        k = put_tomb(m, TOMB_ENDPOINT, router, key, e);
+        if (k < 0)
+                return k;
+        router_detach_endpoint(r, l->id, hw);
+        k = reconcile_neighbours(&m->rc, m->config, e);
+        if (k >= 0)
+                k = commit(m, e);
+        if (k < 0) {
+                (void) router_add_endpoint(r, ep);
+                (void) config_drop_tomb(m->config, TOMB_ENDPOINT, router, key);
+                restore_kernel(m);
+                return k;
+        }
+        endpoint_free(ep);
+        log_info("dlr=%s lif=%s endpoint=%s: deleted", router, lif, mac);
+        publish_tomb(m, TOMB_ENDPOINT, router, key);
+        return 0;
+}
+
+int manager_attach_port(Manager *m, const char *router, const char *lif, const char *ifname, DlrError *e)
+{
+        Router *r;
+        const Port *p;
+        int k;
+
+        if (dlr_name_check(router) < 0 || dlr_name_check(lif) < 0)
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL, "invalid router or LIF name");
+        if (!ifname || strlen(ifname) == 0 || strlen(ifname) >= IFNAMSIZ || strchr(ifname, '/') ||
+                        strchr(ifname, ' '))
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL, "invalid interface name");
+        if (link_name_is_ours(ifname))
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL, "%s is one of dlrd's own links", ifname);
+        r = config_find_router(m->config, router);
+        if (!r)
+                return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENOENT, "router %s not found", router);
+        if (!router_find_lif(r, lif))
+                return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENOENT, "dlr=%s: LIF %s not found", router, lif);
+        if (if_nametoindex(ifname) == 0)
+                return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENODEV, "no interface %s on this host", ifname);
+        p = config_find_port(m->config, ifname);
+        if (p && streq(p->router, router) && streq(p->lif, lif))
+                return 0;
+        if (p)
+                return dlr_error_set(e, DLR_ERROR_CONFLICT, -EBUSY, "%s is attached to dlr=%s lif=%s; detach it first",
+                        ifname, p->router, p->lif);
+        if (config_add_port(m->config, ifname, router, lif) < 0)
+                return dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
+        k = reconcile_ports(&m->rc, m->config, e);
+        if (k >= 0)
+                k = save(m, e);
+        if (k < 0) {
+                (void) config_remove_port(m->config, ifname);
+                (void) reconcile_detach_port(&m->rc, ifname);
+                return k;
+        }
+        log_info("dlr=%s lif=%s port=%s: attached", router, lif, ifname);
+        return 0;
+}
+
+int manager_detach_port(Manager *m, const char *ifname, DlrError *e)
+{
+        _cleanup_free_ char *router = NULL, *lif = NULL;
+        Port *p;
+        int k;
+
+        if (!ifname || strlen(ifname) == 0 || strlen(ifname) >= IFNAMSIZ)
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL, "invalid interface name");
+        p = config_find_port(m->config, ifname);
+        if (!p)
+                return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENOENT, "%s is not attached", ifname);
+        router = strdup(p->router);
+        lif = strdup(p->lif);
+        if (!router || !lif)
+                return dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
+        (void) config_remove_port(m->config, ifname);
+        k = save(m, e);
+        if (k < 0) {
+                (void) config_add_port(m->config, ifname, router, lif);
+                return k;
+        }
+        k = reconcile_detach_port(&m->rc, ifname);
+        if (k < 0 && k != -ENODEV)
+                log_warning("port=%s: taking it out of its bridge: %s", ifname, strerror(-k));
+        log_info("dlr=%s lif=%s port=%s: detached", router, lif, ifname);
+        return 0;
+}
+
+/* A refused change leaves the Lamport clock where it was too: stamps are taken before the kernel is asked, and
+ * a number nobody saw may be used again. */
+int manager_create_router(Manager *m, const char *name, uint32_t table, DlrError *e)
+{
+        uint64_t lamport = m->config->lamport;
+        int k = create_router_impl(m, name, table, e);
+        if (k < 0)
+                m->config->lamport = lamport;
+        return k;
+}
+
+int manager_delete_router(Manager *m, const char *name, DlrError *e)
+{
+        uint64_t lamport = m->config->lamport;
+        int k = delete_router_impl(m, name, e);
+        if (k < 0)
+                m->config->lamport = lamport;
+        return k;
+}
+
+int manager_create_lif(Manager *m, const char *router, const char *name, const char *kind, uint32_t segment,
+                char *const *addresses, size_t n_addresses, uint32_t mtu, DlrError *e)
+{
+        uint64_t lamport = m->config->lamport;
+        int k = create_lif_impl(m, router, name, kind, segment, addresses, n_addresses, mtu, e);
+        if (k < 0)
+                m->config->lamport = lamport;
+        return k;
+}
+
+int manager_delete_lif(Manager *m, const char *router, const char *name, DlrError *e)
+{
+        uint64_t lamport = m->config->lamport;
+        int k = delete_lif_impl(m, router, name, e);
+        if (k < 0)
+                m->config->lamport = lamport;
+        return k;
+}
+
+int manager_add_routes(Manager *m, const char *router, const RouteSpec *specs, size_t n, DlrError *e)
+{
+        uint64_t lamport = m->config->lamport;
+        int k = add_routes_impl(m, router, specs, n, e);
+        if (k < 0)
+                m->config->lamport = lamport;
+        return k;
+}
+
+int manager_delete_route(Manager *m, const char *router, const char *prefix, DlrError *e)
+{
+        uint64_t lamport = m->config->lamport;
+        int k = delete_route_impl(m, router, prefix, e);
+        if (k < 0)
+                m->config->lamport = lamport;
+        return k;
+}
+
+int manager_apply(Manager *m, const char *json, uint64_t *ret_generation, DlrError *e)
+{
+        uint64_t lamport = m->config->lamport;
+        int k = apply_impl(m, json, ret_generation, e);
+        if (k < 0)
+                m->config->lamport = lamport;
+        return k;
+}
+
+int manager_add_peer(Manager *m, const char *host, const char *vtep, const char *address, DlrError *e)
+{
+        uint64_t lamport = m->config->lamport;
+        int k = add_peer_impl(m, host, vtep, address, e);
+        if (k < 0)
+                m->config->lamport = lamport;
+        return k;
+}
+
+int manager_remove_peer(Manager *m, const char *host, DlrError *e)
+{
+        uint64_t lamport = m->config->lamport;
+        int k = remove_peer_impl(m, host, e);
+        if (k < 0)
+                m->config->lamport = lamport;
+        return k;
+}
+
+int manager_set_endpoint(Manager *m, const char *router, const char *lif, const char *mac, char *const *addresses,
+                size_t n_addresses, const char *host, DlrError *e)
+{
+        uint64_t lamport = m->config->lamport;
+        int k = set_endpoint_impl(m, router, lif, mac, addresses, n_addresses, host, e);
+        if (k < 0)
+                m->config->lamport = lamport;
+        return k;
+}
+
+int manager_delete_endpoint(Manager *m, const char *router, const char *lif, const char *mac, DlrError *e)
+{
+        uint64_t lamport = m->config->lamport;
+        int k = delete_endpoint_impl(m, router, lif, mac, e);
+        if (k < 0)
+                m->config->lamport = lamport;
+        return k;
 }
 
 int manager_export(Manager *m, char **ret)
@@ -1215,6 +1545,14 @@ static int on_monitor(sd_event_source *s, int fd, uint32_t revents, void *userda
                                 /* Losing an address silently flushes the IPv4 routes through its subnet. */
                                 links = routes = true;
                                 break;
+                        case RTM_NEWNEIGH:
+                        case RTM_DELNEIGH: {
+                                /* Only entries of the kinds dlrd makes; learned ones come and go with traffic. */
+                                const struct ndmsg *ndm = mnl_nlmsg_get_payload(h);
+                                if (ndm->ndm_state & (NUD_PERMANENT | NUD_NOARP))
+                                        m->resync_neigh = true;
+                                break;
+                        }
                         case RTM_NEWROUTE: /* someone else's: ours are filtered out in the kernel */
                         case RTM_DELROUTE: {
                                 const struct rtmsg *rtm = mnl_nlmsg_get_payload(h);
@@ -1225,7 +1563,7 @@ static int on_monitor(sd_event_source *s, int fd, uint32_t revents, void *userda
                         }
                 }
         }
-        if (links || routes)
+        if (links || routes || m->resync_neigh)
                 schedule_resync(m, links, routes);
         return 0;
 }
@@ -1234,17 +1572,22 @@ static int on_resync(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Manager *m = userdata;
         DlrError e = {};
-        bool links = m->resync_links, routes = m->resync_routes, changed = false;
+        bool links = m->resync_links, routes = m->resync_routes, neigh = m->resync_neigh, changed = false;
         int r;
 
-        m->resync_links = m->resync_routes = false;
+        m->resync_links = m->resync_routes = m->resync_neigh = false;
         r = links ? reconcile_links(&m->rc, m->config, &changed, &e) : 0;
+        if (r >= 0 && links)
+                r = reconcile_ports(&m->rc, m->config, &e);
         if (r >= 0 && (routes || changed))
                 r = reconcile_routes(&m->rc, m->config, &e);
+        if (r >= 0 && (links || neigh))
+                r = reconcile_neighbours(&m->rc, m->config, &e);
         if (r < 0) {
                 log_warning("Repairing kernel state failed, retrying in 1s: %s", e.msg);
                 m->resync_links = links;
                 m->resync_routes = routes || changed;
+                m->resync_neigh = neigh;
                 sd_event_source_set_time_relative(s, 1000000);
                 sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         }
@@ -1272,7 +1615,7 @@ static int on_periodic(sd_event_source *s, uint64_t usec, void *userdata)
 int manager_start(Manager *m)
 {
         static const unsigned groups[] = { RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
-                RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE };
+                RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_NEIGH };
         DlrError e = {};
         int r;
 

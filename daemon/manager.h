@@ -50,7 +50,7 @@ typedef struct Manager {
         sd_event_source *monitor_source;
         sd_event_source *resync_source;
         sd_event_source *periodic_source;
-        bool resync_links, resync_routes;
+        bool resync_links, resync_routes, resync_neigh;
 
         size_t snapshot_bytes, journal_bytes;
 
@@ -83,6 +83,13 @@ int manager_delete_lif(Manager *m, const char *router, const char *name, DlrErro
 int manager_add_routes(Manager *m, const char *router, const RouteSpec *routes, size_t n, DlrError *e);
 int manager_delete_route(Manager *m, const char *router, const char *prefix, DlrError *e);
 int manager_apply(Manager *m, const char *json, uint64_t *ret_generation, DlrError *e);
+
+/* Endpoint bindings (mirrored) and this host's VM ports (not mirrored). */
+int manager_set_endpoint(Manager *m, const char *router, const char *lif, const char *mac, char *const *addresses,
+                size_t n_addresses, const char *host, DlrError *e);
+int manager_delete_endpoint(Manager *m, const char *router, const char *lif, const char *mac, DlrError *e);
+int manager_attach_port(Manager *m, const char *router, const char *lif, const char *ifname, DlrError *e);
+int manager_detach_port(Manager *m, const char *ifname, DlrError *e);
 
 /* Cluster membership: mirrored like the rest. */
 int manager_add_peer(Manager *m, const char *host, const char *vtep, const char *address, DlrError *e);

@@ -316,6 +316,88 @@ static int method_apply(sd_bus_message *msg, void *userdata, sd_bus_error *error
         return sd_bus_reply_method_return(msg, "t", generation);
 }
 
+static int method_set_endpoint(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        char *addrs[DLR_ENDPOINT_ADDRESSES_MAX];
+        const char *router, *lif, *mac, *host, *a;
+        DlrError e = {};
+        size_t n = 0;
+        int r;
+
+        CHECK_PRIVILEGED(msg, error);
+        r = sd_bus_message_read(msg, "sss", &router, &lif, &mac);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(msg, 'a', "s");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(msg, "s", &a)) > 0) {
+                if (n == DLR_ENDPOINT_ADDRESSES_MAX)
+                        return sd_bus_reply_method_errorf(msg, "org.dlrd1.Error.InvalidArgument",
+                                "too many endpoint addresses (at most %u)", DLR_ENDPOINT_ADDRESSES_MAX);
+                addrs[n++] = (char *) a;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(msg);
+        if (r >= 0)
+                r = sd_bus_message_read(msg, "s", &host);
+        if (r < 0)
+                return r;
+        if (manager_set_endpoint(m, router, lif, mac, addrs, n, host, &e) < 0)
+                return reply_error(msg, &e);
+        return sd_bus_reply_method_return(msg, "");
+}
+
+static int method_delete_endpoint(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        const char *router, *lif, *mac;
+        DlrError e = {};
+        int r;
+
+        CHECK_PRIVILEGED(msg, error);
+        r = sd_bus_message_read(msg, "sss", &router, &lif, &mac);
+        if (r < 0)
+                return r;
+        if (manager_delete_endpoint(m, router, lif, mac, &e) < 0)
+                return reply_error(msg, &e);
+        return sd_bus_reply_method_return(msg, "");
+}
+
+static int method_attach_port(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        const char *router, *lif, *ifname;
+        DlrError e = {};
+        int r;
+
+        CHECK_PRIVILEGED(msg, error);
+        r = sd_bus_message_read(msg, "sss", &router, &lif, &ifname);
+        if (r < 0)
+                return r;
+        if (manager_attach_port(m, router, lif, ifname, &e) < 0)
+                return reply_error(msg, &e);
+        return sd_bus_reply_method_return(msg, "");
+}
+
+static int method_detach_port(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        const char *ifname;
+        DlrError e = {};
+        int r;
+
+        CHECK_PRIVILEGED(msg, error);
+        r = sd_bus_message_read(msg, "s", &ifname);
+        if (r < 0)
+                return r;
+        if (manager_detach_port(m, ifname, &e) < 0)
+                return reply_error(msg, &e);
+        return sd_bus_reply_method_return(msg, "");
+}
+
 static int method_add_peer(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         Manager *m = userdata;
@@ -393,6 +475,15 @@ static const sd_bus_vtable manager_vtable[] = {
                 method_delete_route, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("AddRoutes", "sa(sa(ss))", SD_BUS_PARAM(router) SD_BUS_PARAM(routes), "", ,
                 method_add_routes, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("SetEndpoint", "sssass",
+                SD_BUS_PARAM(router) SD_BUS_PARAM(lif) SD_BUS_PARAM(mac) SD_BUS_PARAM(addresses) SD_BUS_PARAM(host), "",
+                , method_set_endpoint, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("DeleteEndpoint", "sss", SD_BUS_PARAM(router) SD_BUS_PARAM(lif) SD_BUS_PARAM(mac), "",
+                , method_delete_endpoint, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("AttachPort", "sss", SD_BUS_PARAM(router) SD_BUS_PARAM(lif) SD_BUS_PARAM(ifname), "",
+                , method_attach_port, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("DetachPort", "s", SD_BUS_PARAM(ifname), "", , method_detach_port,
+                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("AddPeer", "sss", SD_BUS_PARAM(host) SD_BUS_PARAM(vtep) SD_BUS_PARAM(bus_address), "",
                 , method_add_peer, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("RemovePeer", "s", SD_BUS_PARAM(host), "", , method_remove_peer,

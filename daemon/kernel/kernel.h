@@ -123,3 +123,32 @@ int kernel_route_delete(Netlink *nl, uint32_t table, uint8_t family, const uint8
 typedef int (*kroute_cb_t)(const KRoute *rt, void *userdata);
 /* Dumps the routes of protocol DLRD_RTPROT of one family in every table (table 0) or one table. */
 int kernel_dump_routes(Netlink *nl, uint8_t family, uint32_t table, kroute_cb_t cb, void *userdata);
+
+/* Neighbours (AF_INET/AF_INET6 on a bridge) and forwarding entries (AF_BRIDGE) as dumped. */
+typedef struct KNeigh {
+        int ifindex;
+        int master;      /* NDA_MASTER of a bridge entry, 0 if none */
+        uint8_t family;
+        uint8_t flags;   /* NTF_SELF, NTF_MASTER, ... */
+        uint16_t state;  /* NUD_* */
+        IpPrefix dst;    /* the neighbour's address, or an FDB entry's remote VTEP; family 0 when absent */
+        uint8_t mac[6];
+        bool has_mac;
+} KNeigh;
+
+typedef struct KNeighs {
+        KNeigh *v;
+        size_t n;
+} KNeighs;
+
+void kneighs_done(KNeighs *n);
+int kernel_parse_neigh(const struct nlmsghdr *h, KNeigh *ret);
+/* Dumps neighbours of one family: AF_INET, AF_INET6, or AF_BRIDGE for forwarding entries. */
+int kernel_dump_neighs(Netlink *nl, uint8_t family, KNeighs *ret);
+
+/* A permanent neighbour entry (replacing whatever is there). */
+int kernel_neigh_replace(Netlink *nl, int ifindex, const IpPrefix *ip, const uint8_t mac[6]);
+int kernel_neigh_delete(Netlink *nl, int ifindex, const IpPrefix *ip);
+/* A static bridge entry (master) or a VXLAN device entry towards dst (self; the all-zero MAC appends). */
+int kernel_fdb_add(Netlink *nl, int ifindex, const uint8_t mac[6], bool master, const IpPrefix *dst);
+int kernel_fdb_delete(Netlink *nl, int ifindex, const uint8_t mac[6], bool master, const IpPrefix *dst);

@@ -449,7 +449,11 @@ int reconcile_links(Reconciler *rc, const Config *c, bool *ret_changed, DlrError
 int reconcile_all(Reconciler *rc, const Config *c, DlrError *e)
 {
         int r = reconcile_links(rc, c, NULL, e);
-        if (r < 0)
-                return r;
-        return reconcile_routes(rc, c, e);
+        if (r >= 0)
+                r = reconcile_ports(rc, c, e);
+        if (r >= 0)
+                r = reconcile_routes(rc, c, e);
+        if (r >= 0)
+                r = reconcile_neighbours(rc, c, e);
+        return r;
 }

@@ -17,6 +17,7 @@ typedef struct LifIndex {
 typedef struct Reconciler {
         Netlink *nl;
         IpPrefix vtep;
+        const char *host_id; /* which endpoints are local */
         char uplink[16]; /* "" = none */
         /* Bridge ifindexes of the LIFs as of the last link pass, for encoding routes. */
         LifIndex *lif_index;
@@ -39,7 +40,16 @@ int reconcile_links(Reconciler *rc, const Config *c, bool *ret_changed, DlrError
  * in descending order (ascending deletion is quadratic in the kernel). */
 int reconcile_routes(Reconciler *rc, const Config *c, DlrError *e);
 
-/* Both of the above. */
+/* Endpoint bindings and head-end replication: permanent neighbours on LIF bridges, static bridge entries
+ * and VXLAN remotes on LIF ports; stale ones of dlrd's removed, learned ones left alone. */
+int reconcile_neighbours(Reconciler *rc, const Config *c, DlrError *e);
+/* Plugs this host's attached ports into their LIF bridges. */
+int reconcile_ports(Reconciler *rc, const Config *c, DlrError *e);
+
+/* Takes a port out of whatever bridge it is in. -ENODEV when it does not exist. */
+int reconcile_detach_port(Reconciler *rc, const char *ifname);
+
+/* All of the above. */
 int reconcile_all(Reconciler *rc, const Config *c, DlrError *e);
 
 /* Installs routes[0..n) of router r (add or replace). On any kernel error, every route of the call that went

@@ -32,6 +32,9 @@ Config *config_free(Config *c)
                 member_free(c->members[i]);
         free(c->members);
         tomb_set_done(&c->tombs);
+        while (c->n_ports > 0)
+                (void) config_remove_port(c, c->ports[0].ifname);
+        free(c->ports);
         for (size_t i = 0; i < c->n_hosts; i++)
                 free(c->hosts[i]);
         free(c->hosts);
@@ -359,6 +362,9 @@ Router *router_free(Router *r)
                 lif_free(r->lifs[i]);
         free(r->lifs);
         route_table_done(&r->routes);
+        for (size_t i = 0; i < r->n_endpoints; i++)
+                endpoint_free(r->endpoints[i]);
+        free(r->endpoints);
         free(r->name);
         free(r);
         return NULL;
@@ -450,6 +456,17 @@ int config_copy(const Config *c, Config **ret)
         }
         TOMB_SET_FOREACH(t, &c->tombs)
                 if (config_put_tomb(n, t->kind, t->router, t->key, t->stamp, t->since) < 0)
+                        return -ENOMEM;
+        for (size_t i = 0; i < c->n_routers; i++)
+                for (size_t j = 0; j < c->routers[i]->n_endpoints; j++) {
+                        Endpoint *e = endpoint_copy(c->routers[i]->endpoints[j]);
+                        if (!e || router_add_endpoint(n->routers[i], e) < 0) {
+                                endpoint_free(e);
+                                return -ENOMEM;
+                        }
+                }
+        for (size_t i = 0; i < c->n_ports; i++)
+                if (config_add_port(n, c->ports[i].ifname, c->ports[i].router, c->ports[i].lif) < 0)
                         return -ENOMEM;
         n->members_given = c->members_given;
         *ret = TAKE_PTR(n);

@@ -77,6 +77,20 @@ typedef struct RouteTable {
         size_t n;
 } RouteTable;
 
+/* A VM's binding (the controller's MAC/ARP/VTEP tables): its MAC on a LIF, its addresses, and the host it
+ * lives on. Keyed by (LIF, MAC) within a router. */
+typedef struct Endpoint {
+        uint16_t lif;        /* Lif.id */
+        uint8_t mac[6];
+        uint8_t n_addresses;
+        IpPrefix *addresses; /* plen 32/128 */
+        uint32_t host;       /* index into Config.hosts */
+        Stamp stamp;
+} Endpoint;
+
+#define DLR_ENDPOINT_ADDRESSES_MAX 16u
+#define DLR_ENDPOINTS_PER_LIF_MAX 4096u
+
 typedef struct Router {
         char *name;
         uint32_t table_config; /* as given; 0 = allocate */
@@ -86,6 +100,8 @@ typedef struct Router {
         size_t n_lifs;
         uint16_t next_lif_id;
         RouteTable routes;
+        Endpoint **endpoints;
+        size_t n_endpoints;
 } Router;
 
 /* A host of the cluster: mirrored configuration like everything else. */
@@ -104,6 +120,7 @@ typedef enum TombKind {
         TOMB_LIF,
         TOMB_ROUTE,
         TOMB_MEMBER,
+        TOMB_ENDPOINT, /* key: "<lif>/<mac>" */
         _TOMB_KIND_MAX,
         _TOMB_KIND_INVALID = -EINVAL,
 } TombKind;
@@ -125,6 +142,13 @@ typedef struct TombSet {
         size_t capacity, n;
 } TombSet;
 
+/* A local VM port plugged into a LIF's bridge: a fact of this host only, never mirrored. */
+typedef struct Port {
+        char *ifname;
+        char *router;
+        char *lif;
+} Port;
+
 typedef struct Config {
         Router **routers;
         size_t n_routers;
@@ -135,6 +159,8 @@ typedef struct Config {
         uint64_t lamport;
         char **hosts; /* interned host ids for stamps */
         size_t n_hosts;
+        Port *ports; /* host-local */
+        size_t n_ports;
         bool members_given; /* set by the parser: the document had a "members" list */
 } Config;
 
@@ -260,6 +286,29 @@ void tomb_set_done(TombSet *t);
         for (Tombstone *t = (set)->slots; (set)->slots && t < (set)->slots + (set)->capacity; t++)            \
                 if (t->key)
 // NOLINTEND(bugprone-macro-parentheses)
+
+/* Endpoints. */
+int mac_parse(const char *s, uint8_t ret[6]);
+void mac_format(const uint8_t mac[6], char ret[18]);
+/* Builds an endpoint from operator input: the LIF must exist, the MAC be unicast, non-zero and not a gateway
+ * MAC, addresses plain unicast addresses inside one of the LIF's subnets and not its gateway address. host is
+ * checked by the caller. -EINVAL/-ENOENT with *ret_error. */
+int endpoint_build(const Router *r, const char *lif, const char *mac, char *const *addresses, size_t n_addresses,
+                Endpoint **ret, const char **ret_error);
+Endpoint *endpoint_free(Endpoint *e);
+Endpoint *endpoint_copy(const Endpoint *e);
+Endpoint *router_find_endpoint(const Router *r, uint16_t lif, const uint8_t mac[6]);
+/* Another endpoint of the same LIF holding one of e's addresses, or NULL. */
+Endpoint *router_find_endpoint_address_clash(const Router *r, const Endpoint *e);
+size_t router_count_endpoints(const Router *r, uint16_t lif);
+int router_add_endpoint(Router *r, Endpoint *e);
+Endpoint *router_detach_endpoint(Router *r, uint16_t lif, const uint8_t mac[6]);
+/* The tombstone key of an endpoint: "<lif name>/<mac>". */
+void endpoint_key(const char *lif, const uint8_t mac[6], char ret[DLR_NAME_MAX + 20]);
+
+Port *config_find_port(const Config *c, const char *ifname);
+int config_add_port(Config *c, const char *ifname, const char *router, const char *lif);
+int config_remove_port(Config *c, const char *ifname);
 
 /* Deep copy of a whole configuration; -ENOMEM. */
 int config_copy(const Config *c, Config **ret);

@@ -154,6 +154,62 @@ static void put_route(Buf *b, const Config *c, const Router *r, const Route *rt)
         put(b, "}", 1);
 }
 
+static void put_endpoint(Buf *b, const Config *c, const Router *r, const Endpoint *e)
+{
+        const Lif *l = router_find_lif_by_id(r, e->lif);
+        char mac[18];
+
+        PUTS(b, "{\"lif\":");
+        put_string(b, l ? l->name : "");
+        mac_format(e->mac, mac);
+        putf(b, ",\"mac\":\"%s\",\"addresses\":[", mac);
+        for (size_t i = 0; i < e->n_addresses; i++) {
+                if (i > 0)
+                        put(b, ",", 1);
+                put(b, "\"", 1);
+                put_addr(b, e->addresses[i].family, e->addresses[i].addr, -1);
+                put(b, "\"", 1);
+        }
+        PUTS(b, "],\"host\":");
+        put_string(b, e->host < c->n_hosts ? c->hosts[e->host] : "");
+        put_stamp(b, c, e->stamp.lamport, e->stamp.host);
+        put(b, "}", 1);
+}
+
+static const Router *cmp_endpoint_router; /* qsort has no context argument; serialising is single-threaded */
+
+static int cmp_endpoint(const void *a, const void *b)
+{
+        const Endpoint *x = *(Endpoint *const *) a, *y = *(Endpoint *const *) b;
+        const Lif *lx = router_find_lif_by_id(cmp_endpoint_router, x->lif);
+        const Lif *ly = router_find_lif_by_id(cmp_endpoint_router, y->lif);
+        int r = strcmp(lx ? lx->name : "", ly ? ly->name : "");
+        return r != 0 ? r : memcmp(x->mac, y->mac, 6);
+}
+
+static void put_endpoints(Buf *b, const Config *c, const Router *r, bool sorted)
+{
+        _cleanup_free_ Endpoint **v = malloc((r->n_endpoints + 1) * sizeof(Endpoint *));
+
+        if (!v) {
+                b->oom = true;
+                return;
+        }
+        if (r->n_endpoints > 0)
+                memcpy(v, r->endpoints, r->n_endpoints * sizeof(Endpoint *));
+        if (sorted) {
+                cmp_endpoint_router = r;
+                qsort(v, r->n_endpoints, sizeof(Endpoint *), cmp_endpoint);
+        }
+        PUTS(b, ",\"endpoints\":[");
+        for (size_t i = 0; i < r->n_endpoints; i++) {
+                if (i > 0)
+                        put(b, ",", 1);
+                put_endpoint(b, c, r, v[i]);
+        }
+        put(b, "]", 1);
+}
+
 static void put_routes(Buf *b, const Config *c, const Router *r, bool sorted)
 {
         _cleanup_free_ Route **v = malloc((r->routes.n ? r->routes.n : 1) * sizeof(Route *));
@@ -294,6 +350,7 @@ typedef enum JsonFlags {
         JSON_SINCE = 1 << 3,      /* host-local age of tombstones */
         JSON_LAMPORT = 1 << 4,    /* the Lamport clock without the generation */
         JSON_IDS = 1 << 5,        /* host-local LIF ids */
+        JSON_PORTS = 1 << 6,      /* host-local attached ports */
 } JsonFlags;
 
 static int to_json(const Config *c, JsonFlags flags, char **ret, size_t *ret_len)
@@ -332,10 +389,26 @@ static int to_json(const Config *c, JsonFlags flags, char **ret, size_t *ret_len
                         put(&b, ",", 1);
                 put_router_head(&b, c, r, lifs, flags & JSON_IDS);
                 put_routes(&b, c, r, sorted);
+                put_endpoints(&b, c, r, sorted);
                 put(&b, "}", 1);
         }
         put(&b, "]", 1);
         put_members(&b, c, sorted);
+        if (flags & JSON_PORTS) {
+                PUTS(&b, ",\"ports\":[");
+                for (size_t i = 0; i < c->n_ports; i++) {
+                        if (i > 0)
+                                put(&b, ",", 1);
+                        PUTS(&b, "{\"ifname\":");
+                        put_string(&b, c->ports[i].ifname);
+                        PUTS(&b, ",\"router\":");
+                        put_string(&b, c->ports[i].router);
+                        PUTS(&b, ",\"lif\":");
+                        put_string(&b, c->ports[i].lif);
+                        put(&b, "}", 1);
+                }
+                put(&b, "]", 1);
+        }
         if (flags & JSON_TOMBS)
                 put_tombs(&b, c, flags & JSON_SINCE);
         put(&b, "}", 1);
@@ -356,7 +429,7 @@ int config_to_json(const Config *c, bool with_generation, char **ret, size_t *re
 
 int config_to_state(const Config *c, char **ret, size_t *ret_len)
 {
-        return to_json(c, JSON_GENERATION | JSON_TOMBS | JSON_SINCE | JSON_IDS, ret, ret_len);
+        return to_json(c, JSON_GENERATION | JSON_TOMBS | JSON_SINCE | JSON_IDS | JSON_PORTS, ret, ret_len);
 }
 
 int config_to_mirror(const Config *c, char **ret, size_t *ret_len)
@@ -393,6 +466,18 @@ int delta_routes(const Config *c, const Router *r, const Route *routes, size_t n
                         put(&b, ",", 1);
                 put_route(&b, c, r, &routes[i]);
         }
+        PUTS(&b, "]}],\"members\":[]}");
+        return buf_finish(&b, ret, ret_len);
+}
+
+int delta_endpoint(const Config *c, const Router *r, const Endpoint *e, char **ret, size_t *ret_len)
+{
+        Buf b = {};
+
+        delta_begin(&b, c);
+        put_router_head(&b, c, r, r->lifs, false);
+        PUTS(&b, "\"routes\":[],\"endpoints\":[");
+        put_endpoint(&b, c, r, e);
         PUTS(&b, "]}],\"members\":[]}");
         return buf_finish(&b, ret, ret_len);
 }
@@ -679,10 +764,61 @@ static int parse_route(Config *c, Router *r, json_object *o, bool replace, char 
         return 0;
 }
 
+static int parse_endpoint(Config *c, Router *r, json_object *o, char *errbuf, size_t errsize)
+{
+        static const char *const keys[] = { "lif", "mac", "addresses", "host", "stamp", NULL };
+        const char *lif = get_str(o, "lif"), *mac = get_str(o, "mac"), *host = get_str(o, "host"), *why = NULL;
+        char *av[DLR_ENDPOINT_ADDRESSES_MAX];
+        json_object *addrs;
+        size_t n = 0;
+        Endpoint *e;
+        int k, h;
+
+        if (!json_object_is_type(o, json_type_object) || !keys_allowed(o, keys) || !lif || !mac || !host)
+                ERR(-EINVAL, "router %s: an endpoint needs \"lif\", \"mac\", \"addresses\" and \"host\"", r->name);
+        if (!json_object_object_get_ex(o, "addresses", &addrs) || !json_object_is_type(addrs, json_type_array) ||
+                        json_object_array_length(addrs) > DLR_ENDPOINT_ADDRESSES_MAX)
+                ERR(-EINVAL, "router %s endpoint %s: \"addresses\" must be a list of at most 16", r->name, mac);
+        for (; n < json_object_array_length(addrs); n++) {
+                json_object *a = json_object_array_get_idx(addrs, n);
+                if (!json_object_is_type(a, json_type_string))
+                        ERR(-EINVAL, "router %s endpoint %s: addresses must be strings", r->name, mac);
+                av[n] = (char *) json_object_get_string(a);
+        }
+        if (dlr_name_check(host) < 0)
+                ERR(-EINVAL, "router %s endpoint %s: bad \"host\"", r->name, mac);
+        k = endpoint_build(r, lif, mac, av, n, &e, &why);
+        if (k < 0)
+                ERR(k, "router %s endpoint %s: %s", r->name, mac, why ? why : "out of memory");
+        h = config_host_index(c, host);
+        if (h < 0 || get_stamp(c, o, &e->stamp) < 0) {
+                endpoint_free(e);
+                ERR(h < 0 ? h : -EINVAL, "router %s endpoint %s: bad \"stamp\"", r->name, mac);
+        }
+        e->host = (uint32_t) h;
+        if (router_find_endpoint(r, e->lif, e->mac)) {
+                endpoint_free(e);
+                ERR(-EEXIST, "router %s endpoint %s on %s: given twice", r->name, mac, lif);
+        }
+        if (router_find_endpoint_address_clash(r, e)) {
+                endpoint_free(e);
+                ERR(-EADDRINUSE, "router %s endpoint %s: an address is another endpoint's", r->name, mac);
+        }
+        if (router_count_endpoints(r, e->lif) >= DLR_ENDPOINTS_PER_LIF_MAX) {
+                endpoint_free(e);
+                ERR(-EINVAL, "router %s LIF %s: more than %u endpoints", r->name, lif, DLR_ENDPOINTS_PER_LIF_MAX);
+        }
+        if (router_add_endpoint(r, e) < 0) {
+                endpoint_free(e);
+                ERR(-ENOMEM, "out of memory");
+        }
+        return 0;
+}
+
 static int parse_router(Config *c, json_object *o, char *errbuf, size_t errsize)
 {
-        static const char *const keys[] = { "name", "table", "lifs", "routes", "stamp", NULL };
-        json_object *lifs = NULL, *routes = NULL;
+        static const char *const keys[] = { "name", "table", "lifs", "routes", "endpoints", "stamp", NULL };
+        json_object *lifs = NULL, *routes = NULL, *eps;
         const char *name = get_str(o, "name");
         uint32_t table;
         Router *r;
@@ -724,6 +860,15 @@ static int parse_router(Config *c, json_object *o, char *errbuf, size_t errsize)
                 k = parse_route(c, r, json_object_array_get_idx(routes, i), false, errbuf, errsize);
                 if (k < 0)
                         return k;
+        }
+        if (json_object_object_get_ex(o, "endpoints", &eps)) {
+                if (!json_object_is_type(eps, json_type_array))
+                        ERR(-EINVAL, "router %s: \"endpoints\" must be a list", name);
+                for (size_t i = 0; i < json_object_array_length(eps); i++) {
+                        k = parse_endpoint(c, r, json_object_array_get_idx(eps, i), errbuf, errsize);
+                        if (k < 0)
+                                return k;
+                }
         }
         return 0;
 }
@@ -860,7 +1005,7 @@ static int parse_tomb(Config *c, json_object *o, bool with_since, char *errbuf, 
         k = tomb_kind_from_string(kind);
         if (k < 0)
                 ERR(-EINVAL, "tombstone: unknown kind %s", kind);
-        bool routed = k == TOMB_LIF || k == TOMB_ROUTE;
+        bool routed = k == TOMB_LIF || k == TOMB_ROUTE || k == TOMB_ENDPOINT;
         if (routed ? dlr_name_check(router) < 0 : router[0] != 0)
                 ERR(-EINVAL, "tombstone %s: bad \"router\"", kind);
         if (k == TOMB_ROUTE) {
@@ -868,6 +1013,20 @@ static int parse_tomb(Config *c, json_object *o, bool with_since, char *errbuf, 
                 if (ip_prefix_parse(key, &p) < 0 || !ip_prefix_is_network(&p) ||
                                 !streq(ip_prefix_to_string(&p, true, canon, sizeof canon), key))
                         ERR(-EINVAL, "tombstone: bad route prefix %s", key);
+        } else if (k == TOMB_ENDPOINT) {
+                const char *slash = strchr(key, '/');
+                char lif[DLR_NAME_MAX + 1];
+                uint8_t mac[6];
+                char canon[DLR_NAME_MAX + 20];
+                if (!slash || (size_t) (slash - key) > DLR_NAME_MAX)
+                        ERR(-EINVAL, "tombstone: bad endpoint key %s", key);
+                memcpy(lif, key, (size_t) (slash - key));
+                lif[slash - key] = 0;
+                if (dlr_name_check(lif) < 0 || mac_parse(slash + 1, mac) < 0)
+                        ERR(-EINVAL, "tombstone: bad endpoint key %s", key);
+                endpoint_key(lif, mac, canon);
+                if (!streq(canon, key))
+                        ERR(-EINVAL, "tombstone: endpoint key %s not in canonical form", key);
         } else if (dlr_name_check(key) < 0)
                 ERR(-EINVAL, "tombstone %s: bad \"key\"", kind);
         if (get_stamp(c, o, &st) < 0 || st.lamport == 0 || !c->hosts[st.host][0])
@@ -901,6 +1060,9 @@ static int check_mirror_stamps(const Config *c, char *errbuf, size_t errsize)
                 ROUTE_TABLE_FOREACH(rt, &r->routes)
                         if (!STAMPED(((Stamp) { rt->stamp_lamport, rt->stamp_host })))
                                 ERR(-EINVAL, "router %s: a route has no \"stamp\"", r->name);
+                for (size_t j = 0; j < r->n_endpoints; j++)
+                        if (!STAMPED(r->endpoints[j]->stamp))
+                                ERR(-EINVAL, "router %s: an endpoint has no \"stamp\"", r->name);
         }
 #undef STAMPED
         return 0;
@@ -909,7 +1071,7 @@ static int check_mirror_stamps(const Config *c, char *errbuf, size_t errsize)
 static int config_from_object(json_object *root, ConfigParseFlags flags, Config **ret, char *errbuf, size_t errsize)
 {
         static const char *const keys[] = { "version", "generation", "lamport", "routers", "members", "tombstones",
-                NULL };
+                "ports", NULL };
         _cleanup_(config_freep) Config *c = NULL;
         json_object *routers, *members = NULL, *tombs = NULL, *v;
         uint32_t version;
@@ -961,6 +1123,21 @@ static int config_from_object(json_object *root, ConfigParseFlags flags, Config 
                 k = parse_tomb(c, json_object_array_get_idx(tombs, i), flags & CONFIG_PARSE_STATE, errbuf, errsize);
                 if (k < 0)
                         return k;
+        }
+        if (json_object_object_get_ex(root, "ports", &v)) {
+                if (!(flags & CONFIG_PARSE_STATE) || !json_object_is_type(v, json_type_array))
+                        ERR(-EINVAL, "\"ports\" are only part of the saved state");
+                for (size_t i = 0; i < json_object_array_length(v); i++) {
+                        json_object *p = json_object_array_get_idx(v, i);
+                        static const char *const pkeys[] = { "ifname", "router", "lif", NULL };
+                        const char *ifn = get_str(p, "ifname"), *pr = get_str(p, "router"), *pl = get_str(p, "lif");
+                        if (!json_object_is_type(p, json_type_object) || !keys_allowed(p, pkeys) || !ifn || !pr || !pl ||
+                                        strlen(ifn) == 0 || strlen(ifn) >= 16 || dlr_name_check(pr) < 0 ||
+                                        dlr_name_check(pl) < 0 || config_find_port(c, ifn))
+                                ERR(-EINVAL, "bad port in the saved state");
+                        if (config_add_port(c, ifn, pr, pl) < 0)
+                                ERR(-ENOMEM, "out of memory");
+                }
         }
         if (flags & CONFIG_PARSE_MIRROR) {
                 k = check_mirror_stamps(c, errbuf, errsize);

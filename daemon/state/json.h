@@ -35,6 +35,7 @@ int config_to_mirror(const Config *c, char **ret, size_t *ret_len);
 /* Deltas: mirrored documents holding just what one change touched, for peers and for the journal. */
 int delta_routes(const Config *c, const Router *r, const Route *routes, size_t n, char **ret, size_t *ret_len);
 int delta_router(const Config *c, const Router *r, char **ret, size_t *ret_len); /* with its LIFs */
+int delta_endpoint(const Config *c, const Router *r, const Endpoint *e, char **ret, size_t *ret_len);
 int delta_tomb(const Config *c, TombKind kind, const char *router, const char *key, char **ret, size_t *ret_len);
 int delta_member(const Config *c, const Member *mb, char **ret, size_t *ret_len);
 /* A journal record that merges doc (a delta or whole mirrored state) when replayed; now dates tombstones. */

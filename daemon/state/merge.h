@@ -24,6 +24,7 @@ typedef struct MergeResult {
         bool changed;         /* anything at all */
         bool links;           /* routers, LIFs or members: a link pass is due */
         bool members;         /* the set of hosts changed */
+        bool endpoints;       /* bindings changed: a neighbour/FDB pass is due */
         bool routes_overflow; /* too many routes (or a router replaced): a full route pass is due */
         MergeRoute *routes;
         size_t n_routes;

@@ -14,6 +14,7 @@ static const char *const tomb_kind_table[_TOMB_KIND_MAX] = {
         [TOMB_LIF] = "lif",
         [TOMB_ROUTE] = "route",
         [TOMB_MEMBER] = "member",
+        [TOMB_ENDPOINT] = "endpoint",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(tomb_kind, TombKind, _TOMB_KIND_MAX)
@@ -341,6 +342,25 @@ static int kill_route(Config *c, Router *r, const IpPrefix *p, Stamp at, uint64_
         return 0;
 }
 
+static int kill_endpoint(Config *c, Router *r, const char *lif, const uint8_t mac[6], Stamp at, uint64_t now,
+                MergeResult *res)
+{
+        char key[DLR_NAME_MAX + 20];
+        const Lif *l = router_find_lif(r, lif);
+        Endpoint *e = l ? router_find_endpoint(r, l->id, mac) : NULL;
+
+        if (e && stamp_compare(c, at, e->stamp) < 0)
+                at = e->stamp;
+        endpoint_key(lif, mac, key);
+        if (config_put_tomb(c, TOMB_ENDPOINT, r->name, key, at, now) < 0)
+                return -ENOMEM;
+        if (e) {
+                endpoint_free(router_detach_endpoint(r, l->id, mac));
+                res->changed = res->endpoints = true;
+        }
+        return 0;
+}
+
 /* Removes a LIF, and every route through it, leaving tombstones stamped at least at. */
 static int kill_lif(Config *c, Router *r, const char *name, Stamp at, uint64_t now, MergeResult *res)
 {
@@ -371,6 +391,17 @@ static int kill_lif(Config *c, Router *r, const char *name, Stamp at, uint64_t n
         }
         for (size_t i = 0; i < n_dead; i++) {
                 k = kill_route(c, r, &dead[i], at, now, res);
+                if (k < 0)
+                        return k;
+        }
+        for (size_t i = 0; i < r->n_endpoints;) {
+                if (r->endpoints[i]->lif != id) {
+                        i++;
+                        continue;
+                }
+                uint8_t mac[6];
+                memcpy(mac, r->endpoints[i]->mac, 6);
+                k = kill_endpoint(c, r, name, mac, at, now, res);
                 if (k < 0)
                         return k;
         }
@@ -442,6 +473,21 @@ static int apply_tomb(Config *c, const Tombstone *t, Stamp s, uint64_t now, Merg
                 if (!rt || stamp_compare(c, s, (Stamp) { rt->stamp_lamport, rt->stamp_host }) < 0)
                         return config_put_tomb(c, TOMB_ROUTE, t->router, t->key, s, now);
                 return kill_route(c, r, &p, s, now, res);
+        }
+        case TOMB_ENDPOINT: {
+                const char *slash = strchr(t->key, '/');
+                uint8_t mac[6];
+                char lif[DLR_NAME_MAX + 1];
+                if (!slash || (size_t) (slash - t->key) > DLR_NAME_MAX || mac_parse(slash + 1, mac) < 0)
+                        return -EINVAL;
+                memcpy(lif, t->key, (size_t) (slash - t->key));
+                lif[slash - t->key] = 0;
+                r = config_find_router(c, t->router);
+                const Lif *l = r ? router_find_lif(r, lif) : NULL;
+                Endpoint *e = l ? router_find_endpoint(r, l->id, mac) : NULL;
+                if (!e || stamp_compare(c, s, e->stamp) < 0)
+                        return config_put_tomb(c, TOMB_ENDPOINT, t->router, t->key, s, now);
+                return kill_endpoint(c, r, lif, mac, s, now, res);
         }
         case TOMB_MEMBER: {
                 Member *mb = config_find_member(c, t->key);
@@ -560,6 +606,49 @@ static int merge_route(Config *c, const Config *in, Router *r, const Router *ir,
         return note_route(res, r->name, &rt->prefix);
 }
 
+static int merge_endpoint(Config *c, const Config *in, Router *r, const Router *ir, const Endpoint *e, uint64_t now,
+                MergeResult *res)
+{
+        char key[DLR_NAME_MAX + 20];
+        Stamp s, h;
+
+        const Lif *il = router_find_lif_by_id(ir, e->lif);
+        if (!il)
+                return -EINVAL;
+        if (stamp_rehost(c, in, e->stamp, &s) < 0 || stamp_rehost(c, in, (Stamp) { 0, e->host }, &h) < 0)
+                return -ENOMEM;
+        endpoint_key(il->name, e->mac, key);
+        if (tomb_kills(c, config_find_tomb(c, TOMB_ENDPOINT, r->name, key), s))
+                return 0;
+        const Lif *l = router_find_lif(r, il->name);
+        if (!l) {
+                /* Its LIF lost: the binding goes with it, as on every host. */
+                const Tombstone *t = config_find_tomb(c, TOMB_LIF, r->name, il->name);
+                if (config_put_tomb(c, TOMB_ENDPOINT, r->name, key, t && stamp_compare(c, t->stamp, s) > 0 ? t->stamp : s,
+                                    now) < 0)
+                        return -ENOMEM;
+                res->changed = true;
+                return 0;
+        }
+        Endpoint *cur = router_find_endpoint(r, l->id, e->mac);
+        if (cur && stamp_compare(c, cur->stamp, s) >= 0)
+                return 0;
+        Endpoint *n = endpoint_copy(e);
+        if (!n)
+                return -ENOMEM;
+        n->lif = l->id;
+        n->stamp = s;
+        n->host = h.host;
+        if (cur)
+                endpoint_free(router_detach_endpoint(r, l->id, e->mac));
+        if (router_add_endpoint(r, n) < 0) {
+                endpoint_free(n);
+                return -ENOMEM;
+        }
+        res->changed = res->endpoints = true;
+        return 0;
+}
+
 static int merge_router(Config *c, const Config *in, const Router *ir, uint64_t now, MergeResult *res)
 {
         Stamp s;
@@ -602,6 +691,11 @@ static int merge_router(Config *c, const Config *in, const Router *ir, uint64_t 
                 return -ENOMEM;
         ROUTE_TABLE_FOREACH(rt, &ir->routes) {
                 k = merge_route(c, in, r, ir, rt, now, res);
+                if (k < 0)
+                        return k;
+        }
+        for (size_t i = 0; i < ir->n_endpoints; i++) {
+                k = merge_endpoint(c, in, r, ir, ir->endpoints[i], now, res);
                 if (k < 0)
                         return k;
         }
@@ -668,6 +762,27 @@ static int normalise(Config *c, uint64_t now, MergeResult *res)
                                 }
                 }
         }
+        /* Two bindings of one LIF claiming the same address. */
+        for (size_t i = 0; i < c->n_routers; i++) {
+                Router *r = c->routers[i];
+                for (size_t j = 0; j < r->n_endpoints;) {
+                        Endpoint *e = r->endpoints[j], *o = router_find_endpoint_address_clash(r, e);
+                        if (!o) {
+                                j++;
+                                continue;
+                        }
+                        bool e_wins = stamp_compare(c, e->stamp, o->stamp) > 0;
+                        Endpoint *loser = e_wins ? o : e;
+                        Stamp w = e_wins ? e->stamp : o->stamp;
+                        const Lif *l = router_find_lif_by_id(r, loser->lif);
+                        uint8_t mac[6];
+                        memcpy(mac, loser->mac, 6);
+                        k = kill_endpoint(c, r, l ? l->name : "", mac, w, now, res);
+                        if (k < 0)
+                                return k;
+                        j = 0;
+                }
+        }
         again = true;
         while (again) {
                 again = false;
@@ -727,7 +842,7 @@ int config_merge(Config *c, const Config *in, uint64_t now, MergeResult *res)
                 if (k < 0)
                         return k;
         }
-        if (res->links)
+        if (res->links || res->endpoints)
                 return normalise(c, now, res);
         return 0;
 }
