@@ -52,7 +52,7 @@ static Want *find_want(Wants *w, int kind, int ifindex, const uint8_t *mac, cons
                         continue;
                 if (kind != 0 && memcmp(x->mac, mac, 6) != 0)
                         continue;
-                if (kind != 1 && ip_prefix_compare(&x->ip, ip) != 0)
+                if (kind != 1 && (!ip || ip_prefix_compare(&x->ip, ip) != 0))
                         continue;
                 return x;
         }
@@ -170,7 +170,7 @@ int reconcile_neighbours(Reconciler *rc, const Config *c, DlrError *e)
                                         n_del++;
                                 }
                         } else if ((k->flags & NTF_MASTER) && k->state == NUD_NOARP) {
-                                x = find_want(&w, 1, k->ifindex, k->mac, NULL);
+                                x = find_want(&w, 1, k->ifindex, k->mac, &k->dst);
                                 if (x)
                                         x->seen = true;
                                 else {

@@ -15,10 +15,11 @@ int mac_parse(const char *s, uint8_t ret[6])
         if (!s || strlen(s) != 17 ||
                         sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
                 return -EINVAL;
-        for (int i = 0; i < 6; i++) {
+        for (size_t i = 0; i < 6; i++) {
                 /* sscanf's %x takes signs and spaces: insist on two hex digits and colons in place. */
-                if (!strchr("0123456789abcdefABCDEF", s[i * 3]) || !strchr("0123456789abcdefABCDEF", s[i * 3 + 1]) ||
-                                (i < 5 && s[i * 3 + 2] != ':'))
+                const char *d = s + 3 * i;
+                if (!strchr("0123456789abcdefABCDEF", d[0]) || !strchr("0123456789abcdefABCDEF", d[1]) ||
+                                (i < 5 && d[2] != ':'))
                         return -EINVAL;
                 ret[i] = (uint8_t) v[i];
         }
