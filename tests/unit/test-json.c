@@ -16,7 +16,7 @@
 /* The canonical document of sample_config(), without generation. */
 static const char sample_json[] =
         "{\"version\":1,\"routers\":["
-        "{\"name\":\"alpha\",\"table\":1000,\"stamp\":[3,\"hostB\"],\"lifs\":[],\"routes\":[]},"
+        "{\"name\":\"alpha\",\"table\":1000,\"stamp\":[3,\"hostB\"],\"lifs\":[],\"routes\":[],\"endpoints\":[]},"
         "{\"name\":\"blue\",\"table\":1001,\"stamp\":[5,\"hostA\"],\"lifs\":["
         "{\"name\":\"db\",\"kind\":\"vlan\",\"segment\":100,\"mtu\":9000,\"mac\":\"82:19:68:2e:89:26\","
         "\"addresses\":[\"10.0.2.1/24\"],\"stamp\":[7,\"hostB\"]},"
@@ -30,7 +30,7 @@ static const char sample_json[] =
         "16\",\"nexthops\":[{\"gateway\":\"\",\"lif\":\"db\"}],\"stamp\":[11,\"hostA\"]},"
         "{\"prefix\":\"2001:db8:9::/48\",\"nexthops\":[{\"gateway\":\"2001:db8:0:1::fd\",\"lif\":\"web\"},"
         "{\"gateway\":\"2001:db8:0:1::fe\",\"lif\":\"web\"}],\"stamp\":[9,\"hostA\"]}"
-        "]}],\"members\":[]}";
+        "],\"endpoints\":[]}],\"members\":[]}";
 
 static Lif *add_lif_with_id(Config *c, Router *r, uint16_t id, const char *name, const char *kind,
         uint32_t seg, uint32_t mtu, char *const *addrs, Stamp st)
@@ -380,8 +380,8 @@ START_TEST(test_from_json_lenient_input_canonical_output)
                 "\"addresses\":[\"10.1.0.1/24\"],\"stamp\":[0,\"\"]}],"
                 "\"routes\":[{\"prefix\":\"10.9.0.0/"
                 "16\",\"nexthops\":[{\"gateway\":\"10.0.0.254\",\"lif\":\"\"},"
-                "{\"gateway\":\"10.1.0.254\",\"lif\":\"b\"}],\"stamp\":[0,\"\"]}]},"
-                "{\"name\":\"zeta\",\"table\":1001,\"stamp\":[0,\"\"],\"lifs\":[],\"routes\":[]}],"
+                "{\"gateway\":\"10.1.0.254\",\"lif\":\"b\"}],\"stamp\":[0,\"\"]}],\"endpoints\":[]},"
+                "{\"name\":\"zeta\",\"table\":1001,\"stamp\":[0,\"\"],\"lifs\":[],\"routes\":[],\"endpoints\":[]}],"
                 "\"members\":[]}",
                 mac_a, mac_b);
 
@@ -402,8 +402,8 @@ START_TEST(test_to_state)
 
         ck_assert_int_eq(config_to_state(c, &st, &len), 0);
         ck_assert_uint_eq(len, strlen(st));
-        /* The same document in another order, plus LIF ids and the (here empty) tombstones. */
-        ck_assert_uint_eq(len, strlen(want) + strlen(",\"tombstones\":[]") + 2 * strlen(",\"id\":1"));
+        /* The same document in another order, plus LIF ids and the (here empty) ports and tombstones. */
+        ck_assert_uint_eq(len, strlen(want) + strlen(",\"ports\":[],\"tombstones\":[]") + 2 * strlen(",\"id\":1"));
         static const char head[] = "{\"version\":1,\"generation\":42,\"lamport\":11,\"routers\":[";
         ck_assert_int_eq(strncmp(st, head, strlen(head)), 0);
         char err[256];

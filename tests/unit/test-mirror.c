@@ -1,0 +1,406 @@
+/* Mirroring: stamps, last-writer-wins merge, tombstones, conflict settlement, digest, and the strict parsing
+ * of documents from peers. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shared/cleanup.h"
+#include "state/json.h"
+#include "state/merge.h"
+#include "unit.h"
+
+/* A mirrored document: the routers part and the tombstones part, as JSON text. */
+static Config *doc(const char *routers, const char *tombs, const char *members)
+{
+        char buf[8192], err[512] = "";
+        Config *c = NULL;
+
+        snprintf(buf, sizeof buf, "{\"version\":1,\"routers\":[%s],\"members\":[%s],\"tombstones\":[%s]}", routers,
+                members ? members : "", tombs ? tombs : "");
+        int k = config_from_json_ex(buf, strlen(buf), CONFIG_PARSE_MIRROR, &c, err, sizeof err);
+        ck_assert_msg(k == 0, "document refused (%d): %s\n%s", k, err, buf);
+        return c;
+}
+
+static void merge(Config *c, Config *in)
+{
+        MergeResult res;
+        ck_assert_int_eq(config_merge(c, in, 1000, &res), 0);
+        merge_result_done(&res);
+        config_free(in);
+}
+
+static char *canon(const Config *c)
+{
+        char *s = NULL;
+        ck_assert_int_eq(config_to_json(c, false, &s, NULL), 0);
+        return s;
+}
+
+static char *state(const Config *c)
+{
+        char *s = NULL;
+        size_t len;
+        ck_assert_int_eq(config_to_mirror(c, &s, &len), 0);
+        return s;
+}
+
+/* Full-state exchange: a takes b's state, b takes a's. */
+static void exchange(Config *a, Config *b)
+{
+        char err[512];
+        _cleanup_free_ char *sa = state(a), *sb = state(b);
+        Config *da = NULL, *db = NULL;
+        ck_assert_int_eq(config_from_json_ex(sb, strlen(sb), CONFIG_PARSE_MIRROR, &db, err, sizeof err), 0);
+        ck_assert_int_eq(config_from_json_ex(sa, strlen(sa), CONFIG_PARSE_MIRROR, &da, err, sizeof err), 0);
+        merge(a, db);
+        merge(b, da);
+}
+
+#define BLUE(stamp, lifs, routes) "{\"name\":\"blue\",\"table\":1001,\"stamp\":" stamp ",\"lifs\":[" lifs "],\"routes\":[" routes "]}"
+#define WEB(seg, stamp) "{\"name\":\"web\",\"kind\":\"vxlan\",\"segment\":" seg ",\"addresses\":[\"10.0.0.1/24\"],\"stamp\":" stamp "}"
+#define DB(seg, stamp) "{\"name\":\"db\",\"kind\":\"vxlan\",\"segment\":" seg ",\"addresses\":[\"10.0.1.1/24\"],\"stamp\":" stamp "}"
+#define ROUTE(p, stamp) "{\"prefix\":\"" p "\",\"nexthops\":[{\"gateway\":\"10.0.0.254\",\"lif\":\"web\"}],\"stamp\":" stamp "}"
+
+START_TEST(test_stamp_order)
+{
+        _cleanup_(config_freep) Config *c = config_new();
+        /* Interned in the opposite order of their names: the order must follow the names. */
+        int z = config_host_index(c, "zulu"), a = config_host_index(c, "alpha");
+        ck_assert_int_lt(stamp_compare(c, (Stamp) { 1, (uint32_t) z }, (Stamp) { 2, (uint32_t) a }), 0);
+        ck_assert_int_gt(stamp_compare(c, (Stamp) { 5, (uint32_t) z }, (Stamp) { 5, (uint32_t) a }), 0);
+        ck_assert_int_eq(stamp_compare(c, (Stamp) { 5, (uint32_t) a }, (Stamp) { 5, (uint32_t) a }), 0);
+}
+END_TEST
+
+START_TEST(test_newer_wins_and_idempotent)
+{
+        _cleanup_(config_freep) Config *c = config_new();
+        merge(c, doc(BLUE("[1,\"A\"]", WEB("5000", "[2,\"A\"]"), ROUTE("10.9.0.0/16", "[3,\"A\"]")), NULL, NULL));
+        _cleanup_free_ char *one = canon(c);
+        merge(c, doc(BLUE("[1,\"A\"]", WEB("5000", "[2,\"A\"]"), ROUTE("10.9.0.0/16", "[3,\"A\"]")), NULL, NULL));
+        _cleanup_free_ char *twice = canon(c);
+        ck_assert_str_eq(one, twice);
+
+        /* A newer LIF value replaces it, an older one does not. */
+        merge(c, doc(BLUE("[1,\"A\"]", WEB("5005", "[7,\"B\"]"), ""), NULL, NULL));
+        merge(c, doc(BLUE("[1,\"A\"]", WEB("5003", "[6,\"C\"]"), ""), NULL, NULL));
+        Router *r = config_find_router(c, "blue");
+        ck_assert_uint_eq(router_find_lif(r, "web")->segment, 5005);
+        ck_assert_uint_eq(r->routes.n, 1); /* the route through web stays, by name */
+        ck_assert_uint_ge(c->lamport, 7);
+}
+END_TEST
+
+START_TEST(test_tombstones)
+{
+        _cleanup_(config_freep) Config *c = config_new();
+        merge(c, doc(BLUE("[1,\"A\"]", WEB("5000", "[2,\"A\"]"), ROUTE("10.9.0.0/16", "[3,\"A\"]")), NULL, NULL));
+        Router *r = config_find_router(c, "blue");
+        IpPrefix p = unit_prefix("10.9.0.0/16");
+
+        /* An older tombstone changes nothing; a newer one deletes and stays. */
+        merge(c, doc("", "{\"kind\":\"route\",\"router\":\"blue\",\"key\":\"10.9.0.0/16\",\"stamp\":[2,\"B\"]}", NULL));
+        ck_assert_ptr_nonnull(route_table_get(&r->routes, &p));
+        merge(c, doc("", "{\"kind\":\"route\",\"router\":\"blue\",\"key\":\"10.9.0.0/16\",\"stamp\":[4,\"B\"]}", NULL));
+        ck_assert_ptr_null(route_table_get(&r->routes, &p));
+        ck_assert_ptr_nonnull(config_find_tomb(c, TOMB_ROUTE, "blue", "10.9.0.0/16"));
+        /* The old copy arriving late does not bring it back; a newer write does. */
+        merge(c, doc(BLUE("[1,\"A\"]", WEB("5000", "[2,\"A\"]"), ROUTE("10.9.0.0/16", "[3,\"A\"]")), NULL, NULL));
+        ck_assert_ptr_null(route_table_get(&r->routes, &p));
+        merge(c, doc(BLUE("[1,\"A\"]", WEB("5000", "[2,\"A\"]"), ROUTE("10.9.0.0/16", "[9,\"C\"]")), NULL, NULL));
+        ck_assert_ptr_nonnull(route_table_get(&r->routes, &p));
+
+        /* Deleting a LIF takes the routes through it, leaving their tombstones. */
+        merge(c, doc("", "{\"kind\":\"lif\",\"router\":\"blue\",\"key\":\"web\",\"stamp\":[10,\"B\"]}", NULL));
+        ck_assert_ptr_null(router_find_lif(r, "web"));
+        ck_assert_uint_eq(r->routes.n, 0);
+        const Tombstone *t = config_find_tomb(c, TOMB_ROUTE, "blue", "10.9.0.0/16");
+        ck_assert_ptr_nonnull(t);
+        ck_assert_uint_eq(t->stamp.lamport, 10);
+}
+END_TEST
+
+START_TEST(test_router_incarnations)
+{
+        _cleanup_(config_freep) Config *c = config_new();
+        merge(c, doc(BLUE("[1,\"A\"]", WEB("5000", "[2,\"A\"]"), ROUTE("10.9.0.0/16", "[3,\"A\"]")), NULL, NULL));
+        /* Deleted and made again elsewhere: the new incarnation has no routes. */
+        merge(c, doc("", "{\"kind\":\"router\",\"router\":\"\",\"key\":\"blue\",\"stamp\":[4,\"B\"]}", NULL));
+        ck_assert_ptr_null(config_find_router(c, "blue"));
+        merge(c, doc(BLUE("[5,\"B\"]", WEB("5000", "[6,\"B\"]"), ""), NULL, NULL));
+        /* A host that missed all that sends the old incarnation with its route: it is ignored whole. */
+        merge(c, doc(BLUE("[1,\"A\"]", WEB("5000", "[2,\"A\"]"), ROUTE("10.8.0.0/16", "[3,\"A\"]")), NULL, NULL));
+        Router *r = config_find_router(c, "blue");
+        ck_assert_ptr_nonnull(r);
+        ck_assert_uint_eq(r->stamp.lamport, 5);
+        ck_assert_uint_eq(r->routes.n, 0);
+        /* A newer incarnation replaces an existing one with everything in it. */
+        merge(c, doc("{\"name\":\"blue\",\"table\":1007,\"stamp\":[8,\"C\"],\"lifs\":[],\"routes\":[]}", NULL, NULL));
+        r = config_find_router(c, "blue");
+        ck_assert_uint_eq(r->table, 1007);
+        ck_assert_uint_eq(r->n_lifs, 0);
+}
+END_TEST
+
+START_TEST(test_conflicts_settle_alike)
+{
+        /* Two hosts create different LIFs with one VNI, and routers with one table, at the same time. */
+        _cleanup_(config_freep) Config *a = config_new(), *b = config_new();
+        merge(a, doc(BLUE("[1,\"A\"]", WEB("5000", "[2,\"A\"]"), "") ",{\"name\":\"red\",\"table\":1002,\"stamp\":[3,\"A\"]}",
+                NULL, NULL));
+        merge(b, doc(BLUE("[1,\"A\"]", DB("5000", "[2,\"B\"]"), "") ",{\"name\":\"green\",\"table\":1002,\"stamp\":[3,\"B\"]}",
+                NULL, NULL));
+        exchange(a, b);
+        _cleanup_free_ char *ca = canon(a), *cb = canon(b);
+        ck_assert_str_eq(ca, cb);
+        Router *r = config_find_router(a, "blue");
+        /* (2,"B") beats (2,"A"): db keeps VNI 5000, web became a tombstone; green beats red alike. */
+        ck_assert_ptr_nonnull(router_find_lif(r, "db"));
+        ck_assert_ptr_null(router_find_lif(r, "web"));
+        ck_assert_ptr_nonnull(config_find_tomb(a, TOMB_LIF, "blue", "web"));
+        ck_assert_ptr_nonnull(config_find_tomb(b, TOMB_LIF, "blue", "web"));
+        ck_assert_ptr_null(config_find_router(a, "red"));
+        ck_assert_ptr_nonnull(config_find_router(b, "green"));
+        char da[65], db[65];
+        ck_assert_int_eq(config_digest(a, da), 0);
+        ck_assert_int_eq(config_digest(b, db), 0);
+        ck_assert_str_eq(da, db);
+}
+END_TEST
+
+START_TEST(test_route_through_dead_lif)
+{
+        _cleanup_(config_freep) Config *c = config_new();
+        merge(c, doc(BLUE("[1,\"A\"]", WEB("5000", "[2,\"A\"]"), ""), NULL, NULL));
+        merge(c, doc("", "{\"kind\":\"lif\",\"router\":\"blue\",\"key\":\"web\",\"stamp\":[3,\"A\"]}", NULL));
+        /* Written on a host that had not seen the deletion yet: the route dies with its LIF. */
+        merge(c, doc(BLUE("[1,\"A\"]", WEB("5000", "[2,\"A\"]"), ROUTE("10.9.0.0/16", "[4,\"B\"]")), NULL, NULL));
+        Router *r = config_find_router(c, "blue");
+        ck_assert_uint_eq(r->routes.n, 0);
+        ck_assert_ptr_null(router_find_lif(r, "web"));
+        ck_assert_ptr_nonnull(config_find_tomb(c, TOMB_ROUTE, "blue", "10.9.0.0/16"));
+}
+END_TEST
+
+#define MEMBER(h, v, stamp) "{\"host\":\"" h "\",\"vtep\":\"" v "\",\"address\":\"unix:path=/run/" h "\",\"stamp\":" stamp "}"
+
+START_TEST(test_members)
+{
+        _cleanup_(config_freep) Config *c = config_new();
+        merge(c, doc("", NULL, MEMBER("hostA", "192.0.2.1", "[1,\"hostA\"]") "," MEMBER("hostB", "192.0.2.2", "[2,\"hostA\"]")));
+        ck_assert_uint_eq(c->n_members, 2);
+        /* hostC claims hostB's VTEP later: the newer member wins it. */
+        merge(c, doc("", NULL, MEMBER("hostC", "192.0.2.2", "[5,\"hostC\"]")));
+        ck_assert_ptr_null(config_find_member(c, "hostB"));
+        ck_assert_ptr_nonnull(config_find_member(c, "hostC"));
+        merge(c, doc("", "{\"kind\":\"member\",\"router\":\"\",\"key\":\"hostA\",\"stamp\":[6,\"hostC\"]}", NULL));
+        ck_assert_ptr_null(config_find_member(c, "hostA"));
+}
+END_TEST
+
+#define EP(lif, mac, addr, host, stamp)                                                                       \
+        "{\"lif\":\"" lif "\",\"mac\":\"" mac "\",\"addresses\":[\"" addr "\"],\"host\":\"" host "\",\"stamp\":" stamp "}"
+
+START_TEST(test_endpoints)
+{
+        _cleanup_(config_freep) Config *c = config_new();
+        merge(c, doc("{\"name\":\"blue\",\"table\":1001,\"stamp\":[1,\"A\"],\"lifs\":[" WEB("5000", "[2,\"A\"]") "],"
+                     "\"routes\":[],\"endpoints\":[" EP("web", "02:00:00:00:00:01", "10.0.0.10", "hostA", "[3,\"A\"]") "]}",
+                NULL, NULL));
+        Router *r = config_find_router(c, "blue");
+        ck_assert_uint_eq(r->n_endpoints, 1);
+        /* The VM moves: the host that saw it later wins. */
+        merge(c, doc("{\"name\":\"blue\",\"table\":1001,\"stamp\":[1,\"A\"],\"lifs\":[" WEB("5000", "[2,\"A\"]") "],"
+                     "\"routes\":[],\"endpoints\":[" EP("web", "02:00:00:00:00:01", "10.0.0.10", "hostB", "[4,\"B\"]") "]}",
+                NULL, NULL));
+        ck_assert_uint_eq(r->n_endpoints, 1);
+        ck_assert_str_eq(c->hosts[r->endpoints[0]->host], "hostB");
+        /* Another MAC claims the address later: the older binding goes. */
+        merge(c, doc("{\"name\":\"blue\",\"table\":1001,\"stamp\":[1,\"A\"],\"lifs\":[" WEB("5000", "[2,\"A\"]") "],"
+                     "\"routes\":[],\"endpoints\":[" EP("web", "02:00:00:00:00:02", "10.0.0.10", "hostA", "[5,\"A\"]") "]}",
+                NULL, NULL));
+        ck_assert_uint_eq(r->n_endpoints, 1);
+        ck_assert_uint_eq(r->endpoints[0]->mac[5], 2);
+        ck_assert_ptr_nonnull(config_find_tomb(c, TOMB_ENDPOINT, "blue", "web/02:00:00:00:00:01"));
+        /* Deleting the LIF takes its bindings. */
+        merge(c, doc("", "{\"kind\":\"lif\",\"router\":\"blue\",\"key\":\"web\",\"stamp\":[9,\"A\"]}", NULL));
+        ck_assert_uint_eq(r->n_endpoints, 0);
+        ck_assert_ptr_nonnull(config_find_tomb(c, TOMB_ENDPOINT, "blue", "web/02:00:00:00:00:02"));
+}
+END_TEST
+
+/* Refused: the document changes nothing and the error says why. */
+static void refused(const char *text, ConfigParseFlags flags)
+{
+        char err[512] = "";
+        Config *c = NULL;
+        int k = config_from_json_ex(text, strlen(text), flags, &c, err, sizeof err);
+        ck_assert_msg(k < 0, "accepted: %s", text);
+        ck_assert_ptr_null(c);
+        ck_assert_msg(err[0], "no explanation for %s", text);
+}
+
+START_TEST(test_mirror_parse_strict)
+{
+        /* Objects without stamps, a router without a table. */
+        refused("{\"routers\":[{\"name\":\"blue\",\"table\":1001,\"lifs\":[],\"routes\":[]}]}", CONFIG_PARSE_MIRROR);
+        refused("{\"routers\":[{\"name\":\"blue\",\"stamp\":[1,\"A\"]}]}", CONFIG_PARSE_MIRROR);
+        refused("{\"routers\":[{\"name\":\"blue\",\"table\":1001,\"stamp\":[0,\"A\"]}]}", CONFIG_PARSE_MIRROR);
+        refused("{\"routers\":[{\"name\":\"blue\",\"table\":1001,\"stamp\":[1,\"\"]}]}", CONFIG_PARSE_MIRROR);
+        /* Tombstones: unknown kind, bad keys, no stamp, twice; and never in Apply's input. */
+        refused("{\"routers\":[],\"tombstones\":[{\"kind\":\"bogus\",\"router\":\"\",\"key\":\"x\",\"stamp\":[1,\"A\"]}]}",
+                CONFIG_PARSE_MIRROR);
+        refused("{\"routers\":[],\"tombstones\":[{\"kind\":\"route\",\"router\":\"blue\",\"key\":\"10.9.0.1/16\","
+                "\"stamp\":[1,\"A\"]}]}", CONFIG_PARSE_MIRROR);
+        refused("{\"routers\":[],\"tombstones\":[{\"kind\":\"endpoint\",\"router\":\"blue\",\"key\":\"web/02:00:00:00:00:0G\","
+                "\"stamp\":[1,\"A\"]}]}", CONFIG_PARSE_MIRROR);
+        refused("{\"routers\":[],\"tombstones\":[{\"kind\":\"lif\",\"router\":\"blue\",\"key\":\"web\"}]}", CONFIG_PARSE_MIRROR);
+        refused("{\"routers\":[],\"tombstones\":[{\"kind\":\"lif\",\"router\":\"\",\"key\":\"web\",\"stamp\":[1,\"A\"]}]}",
+                CONFIG_PARSE_MIRROR);
+        refused("{\"routers\":[],\"tombstones\":[{\"kind\":\"lif\",\"router\":\"b\",\"key\":\"w\",\"stamp\":[1,\"A\"]},"
+                "{\"kind\":\"lif\",\"router\":\"b\",\"key\":\"w\",\"stamp\":[2,\"A\"]}]}", CONFIG_PARSE_MIRROR);
+        refused("{\"routers\":[],\"tombstones\":[]}", CONFIG_PARSE_APPLY);
+        /* Host-local things have no place in a peer's document; members only with unix addresses. */
+        refused("{\"routers\":[],\"ports\":[]}", CONFIG_PARSE_MIRROR);
+        refused("{\"routers\":[],\"members\":[" MEMBER("h", "192.0.2.1", "[1,\"h\"]") ",{\"host\":\"g\",\"vtep\":"
+                "\"192.0.2.9\",\"address\":\"tcp:host=192.0.2.9,port=1\",\"stamp\":[1,\"g\"]}]}", CONFIG_PARSE_MIRROR);
+        refused("{\"routers\":[],\"members\":[" MEMBER("h", "192.0.2.1", "[1,\"h\"]") "," MEMBER("g", "192.0.2.1", "[2,\"g\"]")
+                "]}", CONFIG_PARSE_MIRROR);
+        /* Endpoints: bad MAC, address outside the LIF, a gateway MAC, two bindings of one address. */
+        refused("{\"routers\":[{\"name\":\"blue\",\"table\":1001,\"stamp\":[1,\"A\"],\"lifs\":[" WEB("5000", "[2,\"A\"]") "],"
+                "\"endpoints\":[" EP("web", "03:00:00:00:00:01", "10.0.0.10", "A", "[3,\"A\"]") "]}]}", CONFIG_PARSE_MIRROR);
+        refused("{\"routers\":[{\"name\":\"blue\",\"table\":1001,\"stamp\":[1,\"A\"],\"lifs\":[" WEB("5000", "[2,\"A\"]") "],"
+                "\"endpoints\":[" EP("web", "02:00:00:00:00:01", "10.0.9.10", "A", "[3,\"A\"]") "]}]}", CONFIG_PARSE_MIRROR);
+        refused("{\"routers\":[{\"name\":\"blue\",\"table\":1001,\"stamp\":[1,\"A\"],\"lifs\":[" WEB("5000", "[2,\"A\"]") "],"
+                "\"endpoints\":[" EP("web", "02:00:00:00:00:01", "10.0.0.1", "A", "[3,\"A\"]") "]}]}", CONFIG_PARSE_MIRROR);
+        refused("{\"routers\":[{\"name\":\"blue\",\"table\":1001,\"stamp\":[1,\"A\"],\"lifs\":[" WEB("5000", "[2,\"A\"]") "],"
+                "\"endpoints\":[" EP("web", "02:00:00:00:00:01", "10.0.0.10", "A", "[3,\"A\"]") ","
+                EP("web", "02:00:00:00:00:02", "10.0.0.10", "A", "[4,\"A\"]") "]}]}", CONFIG_PARSE_MIRROR);
+}
+END_TEST
+
+START_TEST(test_tomb_set)
+{
+        _cleanup_(config_freep) Config *c = config_new();
+        char key[16];
+        int h = config_host_index(c, "A");
+
+        /* Enough to grow the table several times and make long probe runs. */
+        for (int i = 0; i < 500; i++) {
+                snprintf(key, sizeof key, "l%d", i);
+                ck_assert_int_eq(config_put_tomb(c, TOMB_LIF, "blue", key, (Stamp) { (uint64_t) i + 1, (uint32_t) h },
+                                         (uint64_t) i), 0);
+        }
+        ck_assert_uint_eq(c->tombs.n, 500);
+        /* Raising a stamp keeps one entry; a lower one changes nothing. */
+        ck_assert_int_eq(config_put_tomb(c, TOMB_LIF, "blue", "l7", (Stamp) { 900, (uint32_t) h }, 1000), 0);
+        ck_assert_int_eq(config_put_tomb(c, TOMB_LIF, "blue", "l7", (Stamp) { 3, (uint32_t) h }, 1), 0);
+        ck_assert_uint_eq(config_find_tomb(c, TOMB_LIF, "blue", "l7")->stamp.lamport, 900);
+        ck_assert_uint_eq(c->tombs.n, 500);
+        /* Dropping every other one leaves the rest findable. */
+        for (int i = 0; i < 500; i += 2) {
+                snprintf(key, sizeof key, "l%d", i);
+                ck_assert_int_eq(config_drop_tomb(c, TOMB_LIF, "blue", key), 0);
+        }
+        ck_assert_int_eq(config_drop_tomb(c, TOMB_LIF, "blue", "l0"), -ENOENT);
+        for (int i = 1; i < 500; i += 2) {
+                snprintf(key, sizeof key, "l%d", i);
+                ck_assert_ptr_nonnull(config_find_tomb(c, TOMB_LIF, "blue", key));
+        }
+        ck_assert_ptr_null(config_find_tomb(c, TOMB_ROUTE, "blue", "l1")); /* the kind is part of the key */
+        /* Collection by age: l7 was renewed at 1000. */
+        ck_assert_uint_eq(config_collect_tombs(c, 400), 199); /* odd i < 400, except l7 */
+        ck_assert_ptr_nonnull(config_find_tomb(c, TOMB_LIF, "blue", "l7"));
+        ck_assert_ptr_null(config_find_tomb(c, TOMB_LIF, "blue", "l9"));
+        ck_assert_ptr_nonnull(config_find_tomb(c, TOMB_LIF, "blue", "l401"));
+}
+END_TEST
+
+/* Three hosts write at random and exchange whole states in a random order: they must end identical. */
+START_TEST(test_random_convergence)
+{
+        Config *h[3];
+        unsigned seed = 12345;
+        static const char *names[3] = { "A", "B", "C" };
+
+        for (int i = 0; i < 3; i++)
+                h[i] = config_new();
+        uint64_t clock = 1;
+        for (int step = 0; step < 300; step++) {
+                int w = (int) (rand_r(&seed) % 3), op = (int) (rand_r(&seed) % 6);
+                char buf[2048];
+                int x = (int) (rand_r(&seed) % 4);
+                clock = MAX(clock, h[w]->lamport) + 1;
+                const char *n = names[w];
+                switch (op) {
+                case 0:
+                case 1:
+                        snprintf(buf, sizeof buf,
+                                "{\"name\":\"blue\",\"table\":1001,\"stamp\":[1,\"A\"],\"lifs\":[{\"name\":\"l%d\",\"kind\":"
+                                "\"vxlan\",\"segment\":%d,\"addresses\":[\"10.%d.0.1/24\"],\"stamp\":[%llu,\"%s\"]}],"
+                                "\"routes\":[{\"prefix\":\"10.99.%d.0/24\",\"nexthops\":[{\"gateway\":\"\",\"lif\":\"l%d\"}],"
+                                "\"stamp\":[%llu,\"%s\"]}]}",
+                                x, 5000 + (int) (rand_r(&seed) % 3), x, (unsigned long long) clock, n, x, x,
+                                (unsigned long long) clock + 1, n);
+                        clock++;
+                        merge(h[w], doc(buf, NULL, NULL));
+                        break;
+                case 2:
+                        snprintf(buf, sizeof buf, "{\"kind\":\"lif\",\"router\":\"blue\",\"key\":\"l%d\",\"stamp\":[%llu,\"%s\"]}",
+                                x, (unsigned long long) clock, n);
+                        merge(h[w], doc("", buf, NULL));
+                        break;
+                case 3:
+                        snprintf(buf, sizeof buf,
+                                "{\"kind\":\"route\",\"router\":\"blue\",\"key\":\"10.99.%d.0/24\",\"stamp\":[%llu,\"%s\"]}", x,
+                                (unsigned long long) clock, n);
+                        merge(h[w], doc("", buf, NULL));
+                        break;
+                default: {
+                        int o = (w + 1 + (int) (rand_r(&seed) % 2)) % 3;
+                        exchange(h[w], h[o]);
+                }
+                }
+        }
+        for (int round = 0; round < 2; round++)
+                for (int i = 0; i < 3; i++)
+                        exchange(h[i], h[(i + 1) % 3]);
+        _cleanup_free_ char *c0 = canon(h[0]), *c1 = canon(h[1]), *c2 = canon(h[2]);
+        ck_assert_str_eq(c0, c1);
+        ck_assert_str_eq(c1, c2);
+        /* No two live LIFs share a VNI or a subnet, and every route's LIF is live. */
+        Router *r = config_find_router(h[0], "blue");
+        for (size_t i = 0; r && i < r->n_lifs; i++)
+                for (size_t j = i + 1; j < r->n_lifs; j++)
+                        ck_assert_uint_ne(r->lifs[i]->segment, r->lifs[j]->segment);
+        for (int i = 0; i < 3; i++)
+                config_free(h[i]);
+}
+END_TEST
+
+static Suite *mirror_suite(void)
+{
+        Suite *s = suite_create("mirror");
+        TCase *tc = tcase_create("merge");
+        tcase_add_test(tc, test_stamp_order);
+        tcase_add_test(tc, test_newer_wins_and_idempotent);
+        tcase_add_test(tc, test_tombstones);
+        tcase_add_test(tc, test_router_incarnations);
+        tcase_add_test(tc, test_conflicts_settle_alike);
+        tcase_add_test(tc, test_route_through_dead_lif);
+        tcase_add_test(tc, test_members);
+        tcase_add_test(tc, test_endpoints);
+        tcase_add_test(tc, test_mirror_parse_strict);
+        tcase_add_test(tc, test_tomb_set);
+        tcase_add_test(tc, test_random_convergence);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void)
+{
+        return unit_run(mirror_suite());
+}
