@@ -1501,12 +1501,157 @@ const char *manager_digest(Manager *m)
         return m->digest;
 }
 
+/* Learning from local ports: a VM's ARP or neighbour solicitation towards its gateway leaves a neighbour
+ * entry on the LIF bridge, and its frames leave a learned forwarding entry on its port. A MAC on an
+ * attached port of this host with an address in the LIF's subnet becomes (or stays) a binding of this host,
+ * stamped now, so it overrides an older one pushed from elsewhere: that is how a VM that moved is claimed. */
+
+/* The LIF a bridge of dlrd's belongs to, from the bridge's name. */
+static Lif *lif_of_bridge(Manager *m, int ifindex, Router **ret_router)
+{
+        char name[IF_NAMESIZE];
+        unsigned long seg;
+        char *end;
+
+        if (!if_indextoname((unsigned) ifindex, name))
+                return NULL;
+        bool vx = strncmp(name, "dlbr", 4) == 0, vl = strncmp(name, "dlbv", 4) == 0;
+        if (!vx && !vl)
+                return NULL;
+        seg = strtoul(name + 4, &end, 10);
+        if (*end || end == name + 4)
+                return NULL;
+        return config_find_segment(m->config, vx ? LIF_KIND_VXLAN : LIF_KIND_VLAN, (uint32_t) seg, ret_router);
+}
+
+/* The attached port a MAC was learned on in this LIF's bridge, or NULL. */
+static const Port *port_of_mac(Manager *m, int bridge, const Router *r, const Lif *l, const uint8_t mac[6])
+{
+        KNeighs fdb = {};
+        const Port *found = NULL;
+
+        if (kernel_dump_neighs(m->rc.nl, AF_BRIDGE, &fdb) < 0)
+                return NULL;
+        for (size_t i = 0; i < fdb.n && !found; i++) {
+                const KNeigh *k = &fdb.v[i];
+                char name[IF_NAMESIZE];
+                if (!k->has_mac || memcmp(k->mac, mac, 6) != 0 || k->master != bridge ||
+                                (k->state & (NUD_PERMANENT | NUD_NOARP)) || !if_indextoname((unsigned) k->ifindex, name))
+                        continue;
+                const Port *p = config_find_port(m->config, name);
+                if (p && streq(p->router, r->name) && streq(p->lif, l->name))
+                        found = p;
+        }
+        kneighs_done(&fdb);
+        return found;
+}
+
+static void learn(Manager *m, Router *r, Lif *l, const uint8_t mac[6], const IpPrefix *ip, const char *port)
+{
+        char macs[18], addrs[DLR_ENDPOINT_ADDRESSES_MAX][IP_PREFIX_MAX_STR];
+        char *av[DLR_ENDPOINT_ADDRESSES_MAX];
+        const char *self = m->host_id;
+        size_t n = 0;
+        DlrError e = {};
+
+        mac_format(mac, macs);
+        Endpoint *cur = router_find_endpoint(r, l->id, mac);
+        bool mine = cur && cur->host < m->config->n_hosts && streq(m->config->hosts[cur->host], self);
+        if (cur && mine) {
+                if (!ip)
+                        return;
+                for (size_t i = 0; i < cur->n_addresses; i++)
+                        if (ip_prefix_compare(&cur->addresses[i], ip) == 0)
+                                return; /* known already */
+        }
+        if (!cur && !ip)
+                return; /* a MAC without an address says nothing yet */
+        for (size_t i = 0; cur && i < cur->n_addresses && i < DLR_ENDPOINT_ADDRESSES_MAX; i++) {
+                ip_prefix_to_string(&cur->addresses[i], false, addrs[i], sizeof addrs[i]);
+                n++;
+        }
+        if (ip) {
+                if (n == DLR_ENDPOINT_ADDRESSES_MAX) {
+                        log_warning("dlr=%s lif=%s endpoint=%s: already %u addresses, not learning another", r->name,
+                                l->name, macs, DLR_ENDPOINT_ADDRESSES_MAX);
+                        return;
+                }
+                ip_prefix_to_string(ip, false, addrs[n], sizeof addrs[n]);
+                n++;
+                /* The address now answers from this MAC: an older binding claiming it gives way. */
+                Endpoint probe = { .lif = l->id, .n_addresses = 1, .addresses = (IpPrefix *) ip };
+                memcpy(probe.mac, mac, 6);
+                Endpoint *other = router_find_endpoint_address_clash(r, &probe);
+                if (other) {
+                        char om[18];
+                        mac_format(other->mac, om);
+                        log_info("dlr=%s lif=%s: %s moves from endpoint %s to %s", r->name, l->name, addrs[n - 1], om, macs);
+                        if (manager_delete_endpoint(m, r->name, l->name, om, &e) < 0) {
+                                log_warning("dlr=%s lif=%s endpoint=%s: %s", r->name, l->name, om, e.msg);
+                                return;
+                        }
+                }
+        }
+        for (size_t i = 0; i < n; i++)
+                av[i] = addrs[i];
+        if (manager_set_endpoint(m, r->name, l->name, macs, av, n, self, &e) < 0) {
+                log_debug("dlr=%s lif=%s endpoint=%s: not learned: %s", r->name, l->name, macs, e.msg);
+                return;
+        }
+        log_info("dlr=%s lif=%s endpoint=%s%s%s: learned on port %s", r->name, l->name, macs, ip ? " ip=" : "",
+                ip ? addrs[n - 1] : "", port);
+}
+
+/* A learned (not dlrd's) neighbour entry on a LIF bridge. */
+static void learn_from_neigh(Manager *m, const KNeigh *k)
+{
+        Router *r = NULL;
+        Lif *l;
+
+        if (!k->has_mac || k->dst.family == 0 || (k->state & (NUD_PERMANENT | NUD_NOARP | NUD_FAILED | NUD_INCOMPLETE)))
+                return;
+        l = lif_of_bridge(m, k->ifindex, &r);
+        if (!l || !r)
+                return;
+        IpPrefix ip = k->dst;
+        if (ip_addr_check_unicast(&ip) < 0)
+                return; /* link-local IPv6 and the like are no binding */
+        const Port *p = port_of_mac(m, k->ifindex, r, l, k->mac);
+        if (!p)
+                return; /* not behind one of this host's attached ports */
+        learn(m, r, l, k->mac, &ip, p->ifname);
+}
+
+/* A learned forwarding entry on an attached port: a VM that is (now) here. */
+static void learn_from_fdb(Manager *m, const KNeigh *k)
+{
+        char name[IF_NAMESIZE];
+        const Port *p;
+        Router *r;
+        Lif *l;
+
+        if (!k->has_mac || k->master == 0 || (k->state & NUD_PERMANENT) || (k->mac[0] & 1) ||
+                        !if_indextoname((unsigned) k->ifindex, name))
+                return;
+        p = config_find_port(m->config, name);
+        r = p ? config_find_router(m->config, p->router) : NULL;
+        l = r ? router_find_lif(r, p->lif) : NULL;
+        if (!l)
+                return;
+        Endpoint *cur = router_find_endpoint(r, l->id, k->mac);
+        if (!cur || (cur->host < m->config->n_hosts && streq(m->config->hosts[cur->host], m->host_id)))
+                return; /* unknown (its address will tell) or already this host's */
+        learn(m, r, l, k->mac, NULL, name);
+}
+
 /* Drift: notifications tell which kind of pass is due; the pass itself decides what to fix. */
 static int on_monitor(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         Manager *m = userdata;
         static char buf[8192];
         bool links = false, routes = false;
+        KNeigh learned[64]; /* handled after reading: learning makes changes of its own */
+        size_t n_learn = 0;
 
         for (;;) {
                 ssize_t n = mnl_socket_recvfrom(m->monitor, buf, sizeof buf);
@@ -1549,8 +1694,16 @@ static int on_monitor(sd_event_source *s, int fd, uint32_t revents, void *userda
                         case RTM_DELNEIGH: {
                                 /* Only entries of the kinds dlrd makes; learned ones come and go with traffic. */
                                 const struct ndmsg *ndm = mnl_nlmsg_get_payload(h);
-                                if (ndm->ndm_state & (NUD_PERMANENT | NUD_NOARP))
+                                KNeigh k;
+                                bool ours = ndm->ndm_state & (NUD_PERMANENT | NUD_NOARP);
+                                if (ours)
                                         m->resync_neigh = true;
+                                /* A static entry of dlrd's that the bridge moved onto a VM port is news too:
+                                 * the VM it names has just spoken from here. */
+                                if ((!ours || (ndm->ndm_family == AF_BRIDGE && !(ndm->ndm_flags & NTF_SELF))) &&
+                                                h->nlmsg_type == RTM_NEWNEIGH && m->config->n_ports > 0 &&
+                                                n_learn < ELEMENTSOF(learned) && kernel_parse_neigh(h, &k) >= 0)
+                                        learned[n_learn++] = k;
                                 break;
                         }
                         case RTM_NEWROUTE: /* someone else's: ours are filtered out in the kernel */
@@ -1562,6 +1715,12 @@ static int on_monitor(sd_event_source *s, int fd, uint32_t revents, void *userda
                         }
                         }
                 }
+        }
+        for (size_t i = 0; i < n_learn; i++) {
+                if (learned[i].family == AF_BRIDGE)
+                        learn_from_fdb(m, &learned[i]);
+                else
+                        learn_from_neigh(m, &learned[i]);
         }
         if (links || routes || m->resync_neigh)
                 schedule_resync(m, links, routes);

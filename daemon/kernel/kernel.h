@@ -127,7 +127,7 @@ int kernel_dump_routes(Netlink *nl, uint8_t family, uint32_t table, kroute_cb_t 
 /* Neighbours (AF_INET/AF_INET6 on a bridge) and forwarding entries (AF_BRIDGE) as dumped. */
 typedef struct KNeigh {
         int ifindex;
-        int master;      /* NDA_MASTER of a bridge entry, 0 if none */
+        int master;      /* NDA_MASTER: set on the bridge's own entries (the kernel leaves NTF_MASTER out) */
         uint8_t family;
         uint8_t flags;   /* NTF_SELF, NTF_MASTER, ... */
         uint16_t state;  /* NUD_* */

@@ -169,7 +169,8 @@ int reconcile_neighbours(Reconciler *rc, const Config *c, DlrError *e)
                                         (void) kernel_fdb_delete(rc->nl, k->ifindex, k->mac, false, &k->dst);
                                         n_del++;
                                 }
-                        } else if ((k->flags & NTF_MASTER) && k->state == NUD_NOARP) {
+                        } else if (k->master != 0 && k->state == NUD_NOARP) {
+                                /* Bridge entries are reported with NDA_MASTER, not NTF_MASTER. */
                                 x = find_want(&w, 1, k->ifindex, k->mac, &k->dst);
                                 if (x)
                                         x->seen = true;
