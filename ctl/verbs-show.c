@@ -417,20 +417,54 @@ static int peers_to_rows(json_object *peers, json_object **ret, uint64_t *ret_co
         return 0;
 }
 
+/* Adds each peer's last reported Digest (PeerDigests, a(ss)) and whether it equals ours. */
+static int add_digests(json_object *rows, json_object *digests, const char *mine)
+{
+        size_t n = json_object_is_type(digests, json_type_array) ? json_object_array_length(digests) : 0;
+
+        for (size_t i = 0; i < json_object_array_length(rows); i++) {
+                json_object *row = json_object_array_get_idx(rows, i), *h;
+                const char *d = "";
+                if (!json_object_object_get_ex(row, "host", &h))
+                        continue;
+                for (size_t j = 0; j < n; j++) {
+                        json_object *p = json_object_array_get_idx(digests, j);
+                        if (json_object_is_type(p, json_type_array) && json_object_array_length(p) == 2 &&
+                                        streq(json_object_get_string(json_object_array_get_idx(p, 0)),
+                                                json_object_get_string(h)))
+                                d = json_object_get_string(json_object_array_get_idx(p, 1));
+                }
+                int r = add_member(row, "digest", json_object_new_string(d));
+                if (r >= 0)
+                        r = add_member(row, "in_sync", json_object_new_boolean(d[0] && mine && streq(d, mine)));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int verb_peer_list(Ctl *c, char **args, unsigned n)
 {
         static const Column columns[] = {
                 { "HOST", "host", NULL },
                 { "ADDRESS", "address", NULL },
                 { "CONNECTED", "connected", NULL },
+                { "DIGEST", "digest", NULL },
+                { "IN-SYNC", "in_sync", NULL },
         };
-        _cleanup_(json_object_putp) json_object *peers = NULL, *rows = NULL;
+        _cleanup_(json_object_putp) json_object *props = NULL, *rows = NULL;
+        json_object *peers = NULL, *digests = NULL, *mine = NULL;
         int r;
 
-        r = ctl_manager_properties(c, "Peers", &peers);
+        r = ctl_manager_properties(c, NULL, &props);
         if (r < 0)
                 return r;
+        (void) json_object_object_get_ex(props, "Peers", &peers);
+        (void) json_object_object_get_ex(props, "PeerDigests", &digests);
+        (void) json_object_object_get_ex(props, "Digest", &mine);
         r = peers_to_rows(peers, &rows, NULL);
+        if (r >= 0)
+                r = add_digests(rows, digests, mine ? json_object_get_string(mine) : NULL);
         if (r < 0)
                 return ctl_log_errno(r, "cannot read the Peers property: %s", strerror(-r));
         json_object_array_sort(rows, compare_hosts);

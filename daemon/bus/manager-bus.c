@@ -447,6 +447,8 @@ static int property_get(sd_bus *bus, const char *path, const char *iface, const 
                 return sd_bus_message_append(reply, "s", manager_digest(m));
         if (streq(property, "Peers"))
                 return peers_append_property(m->peers, reply);
+        if (streq(property, "PeerDigests"))
+                return peers_append_digests(m->peers, reply);
         return -ENOENT;
 }
 
@@ -458,6 +460,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("Generation", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Digest", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_PROPERTY("Peers", "a(ssb)", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PeerDigests", "a(ss)", property_get, 0, 0),
         SD_BUS_METHOD_WITH_NAMES("CreateRouter", "su", SD_BUS_PARAM(name) SD_BUS_PARAM(table), "o",
                 SD_BUS_PARAM(router), method_create_router, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("DeleteRouter", "s", SD_BUS_PARAM(name), "", , method_delete_router,

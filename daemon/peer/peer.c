@@ -45,6 +45,7 @@ typedef struct PeerConn {
         sd_event_source *retry;
         uint64_t last_match; /* realtime usec: when a digest comparison that found us equal was sent */
         uint64_t digest_sent;
+        char digest[65]; /* outbound: what the peer last said its Digest was */
         double calls, bytes; /* inbound token buckets */
         uint64_t refilled;
 } PeerConn;
@@ -288,6 +289,7 @@ static int on_digest_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
                 conn_sync_done(c);
                 return 0;
         }
+        snprintf(c->digest, sizeof c->digest, "%s", digest);
         if (streq(digest, manager_digest(m))) {
                 c->last_match = c->digest_sent;
                 conn_sync_done(c);
@@ -413,6 +415,23 @@ int peers_append_property(Peers *p, sd_bus_message *reply)
                         if (p->conns[j]->ready && p->conns[j]->host && streq(p->conns[j]->host, mb->host))
                                 up = true;
                 r = sd_bus_message_append(reply, "(ssb)", mb->host, mb->address, up);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+int peers_append_digests(Peers *p, sd_bus_message *reply)
+{
+        int r = sd_bus_message_open_container(reply, 'a', "(ss)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; p && i < p->m->config->n_members; i++) {
+                const Member *mb = p->m->config->members[i];
+                if (streq(mb->host, p->m->host_id))
+                        continue;
+                const PeerConn *c = find_outbound(p, mb->host);
+                r = sd_bus_message_append(reply, "(ss)", mb->host, c && c->ready ? c->digest : "");
                 if (r < 0)
                         return r;
         }

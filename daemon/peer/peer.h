@@ -28,6 +28,9 @@ void peers_update_members(Peers *p);
 void peers_broadcast(Peers *p, const char *doc, uint64_t seq);
 /* Appends the Peers property, a(ssb): host, bus address, connected. */
 int peers_append_property(Peers *p, sd_bus_message *reply);
+/* Appends the PeerDigests property, a(ss): host, the Digest it reported at the last comparison ("" when
+ * not connected or not compared yet). */
+int peers_append_digests(Peers *p, sd_bus_message *reply);
 /* Latest time (realtime usec) before which every member has confirmed holding this host's configuration,
  * or 0 when some member has not: tombstones older than that can go. */
 uint64_t peers_confirmed_before(Peers *p);
