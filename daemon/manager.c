@@ -1383,106 +1383,80 @@ int manager_detach_port(Manager *m, const char *ifname, DlrError *e)
 }
 
 /* A refused change leaves the Lamport clock where it was too: stamps are taken before the kernel is asked, and
- * a number nobody saw may be used again. */
-int manager_create_router(Manager *m, const char *name, uint32_t table, DlrError *e)
+ * a number nobody saw may be used again. (The clock is read before the call: argument order is unspecified.) */
+static int keep_clock(Manager *m, uint64_t lamport, int k)
 {
-        uint64_t lamport = m->config->lamport;
-        int k = create_router_impl(m, name, table, e);
         if (k < 0)
                 m->config->lamport = lamport;
         return k;
 }
 
+int manager_create_router(Manager *m, const char *name, uint32_t table, DlrError *e)
+{
+        uint64_t lamport = m->config->lamport;
+        return keep_clock(m, lamport, create_router_impl(m, name, table, e));
+}
+
 int manager_delete_router(Manager *m, const char *name, DlrError *e)
 {
         uint64_t lamport = m->config->lamport;
-        int k = delete_router_impl(m, name, e);
-        if (k < 0)
-                m->config->lamport = lamport;
-        return k;
+        return keep_clock(m, lamport, delete_router_impl(m, name, e));
 }
 
 int manager_create_lif(Manager *m, const char *router, const char *name, const char *kind, uint32_t segment,
                 char *const *addresses, size_t n_addresses, uint32_t mtu, DlrError *e)
 {
         uint64_t lamport = m->config->lamport;
-        int k = create_lif_impl(m, router, name, kind, segment, addresses, n_addresses, mtu, e);
-        if (k < 0)
-                m->config->lamport = lamport;
-        return k;
+        return keep_clock(m, lamport, create_lif_impl(m, router, name, kind, segment, addresses, n_addresses, mtu, e));
 }
 
 int manager_delete_lif(Manager *m, const char *router, const char *name, DlrError *e)
 {
         uint64_t lamport = m->config->lamport;
-        int k = delete_lif_impl(m, router, name, e);
-        if (k < 0)
-                m->config->lamport = lamport;
-        return k;
+        return keep_clock(m, lamport, delete_lif_impl(m, router, name, e));
 }
 
 int manager_add_routes(Manager *m, const char *router, const RouteSpec *specs, size_t n, DlrError *e)
 {
         uint64_t lamport = m->config->lamport;
-        int k = add_routes_impl(m, router, specs, n, e);
-        if (k < 0)
-                m->config->lamport = lamport;
-        return k;
+        return keep_clock(m, lamport, add_routes_impl(m, router, specs, n, e));
 }
 
 int manager_delete_route(Manager *m, const char *router, const char *prefix, DlrError *e)
 {
         uint64_t lamport = m->config->lamport;
-        int k = delete_route_impl(m, router, prefix, e);
-        if (k < 0)
-                m->config->lamport = lamport;
-        return k;
+        return keep_clock(m, lamport, delete_route_impl(m, router, prefix, e));
 }
 
 int manager_apply(Manager *m, const char *json, uint64_t *ret_generation, DlrError *e)
 {
         uint64_t lamport = m->config->lamport;
-        int k = apply_impl(m, json, ret_generation, e);
-        if (k < 0)
-                m->config->lamport = lamport;
-        return k;
+        return keep_clock(m, lamport, apply_impl(m, json, ret_generation, e));
 }
 
 int manager_add_peer(Manager *m, const char *host, const char *vtep, const char *address, DlrError *e)
 {
         uint64_t lamport = m->config->lamport;
-        int k = add_peer_impl(m, host, vtep, address, e);
-        if (k < 0)
-                m->config->lamport = lamport;
-        return k;
+        return keep_clock(m, lamport, add_peer_impl(m, host, vtep, address, e));
 }
 
 int manager_remove_peer(Manager *m, const char *host, DlrError *e)
 {
         uint64_t lamport = m->config->lamport;
-        int k = remove_peer_impl(m, host, e);
-        if (k < 0)
-                m->config->lamport = lamport;
-        return k;
+        return keep_clock(m, lamport, remove_peer_impl(m, host, e));
 }
 
 int manager_set_endpoint(Manager *m, const char *router, const char *lif, const char *mac, char *const *addresses,
                 size_t n_addresses, const char *host, DlrError *e)
 {
         uint64_t lamport = m->config->lamport;
-        int k = set_endpoint_impl(m, router, lif, mac, addresses, n_addresses, host, e);
-        if (k < 0)
-                m->config->lamport = lamport;
-        return k;
+        return keep_clock(m, lamport, set_endpoint_impl(m, router, lif, mac, addresses, n_addresses, host, e));
 }
 
 int manager_delete_endpoint(Manager *m, const char *router, const char *lif, const char *mac, DlrError *e)
 {
         uint64_t lamport = m->config->lamport;
-        int k = delete_endpoint_impl(m, router, lif, mac, e);
-        if (k < 0)
-                m->config->lamport = lamport;
-        return k;
+        return keep_clock(m, lamport, delete_endpoint_impl(m, router, lif, mac, e));
 }
 
 int manager_export(Manager *m, char **ret)

@@ -66,22 +66,6 @@ static int method_create_router(sd_bus_message *msg, void *userdata, sd_bus_erro
         return sd_bus_reply_method_return(msg, "o", path);
 }
 
-static int method_delete_router(sd_bus_message *msg, void *userdata, sd_bus_error *error)
-{
-        Manager *m = userdata;
-        const char *name;
-        DlrError e = {};
-        int r;
-
-        CHECK_PRIVILEGED(msg, error);
-        r = sd_bus_message_read(msg, "s", &name);
-        if (r < 0)
-                return r;
-        if (manager_delete_router(m, name, &e) < 0)
-                return reply_error(msg, &e);
-        return sd_bus_reply_method_return(msg, NULL);
-}
-
 static int method_create_lif(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         Manager *m = userdata;
@@ -119,22 +103,6 @@ static int method_create_lif(sd_bus_message *msg, void *userdata, sd_bus_error *
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(msg, "o", path);
-}
-
-static int method_delete_lif(sd_bus_message *msg, void *userdata, sd_bus_error *error)
-{
-        Manager *m = userdata;
-        const char *router, *name;
-        DlrError e = {};
-        int r;
-
-        CHECK_PRIVILEGED(msg, error);
-        r = sd_bus_message_read(msg, "ss", &router, &name);
-        if (r < 0)
-                return r;
-        if (manager_delete_lif(m, router, name, &e) < 0)
-                return reply_error(msg, &e);
-        return sd_bus_reply_method_return(msg, NULL);
 }
 
 typedef struct RouteArgs {
@@ -271,22 +239,6 @@ static int method_add_routes(sd_bus_message *msg, void *userdata, sd_bus_error *
         return sd_bus_reply_method_return(msg, NULL);
 }
 
-static int method_delete_route(sd_bus_message *msg, void *userdata, sd_bus_error *error)
-{
-        Manager *m = userdata;
-        const char *router, *prefix;
-        DlrError e = {};
-        int r;
-
-        CHECK_PRIVILEGED(msg, error);
-        r = sd_bus_message_read(msg, "ss", &router, &prefix);
-        if (r < 0)
-                return r;
-        if (manager_delete_route(m, router, prefix, &e) < 0)
-                return reply_error(msg, &e);
-        return sd_bus_reply_method_return(msg, NULL);
-}
-
 static int method_export(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         Manager *m = userdata;
@@ -350,84 +302,52 @@ static int method_set_endpoint(sd_bus_message *msg, void *userdata, sd_bus_error
         return sd_bus_reply_method_return(msg, "");
 }
 
-static int method_delete_endpoint(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+/* Changing methods that take one to three strings and return nothing share one handler, which finds the
+ * manager call by the method's name. */
+typedef struct StringsMethod {
+        const char *member;
+        unsigned n; /* strings read */
+        union {
+                int (*one)(Manager *m, const char *a, DlrError *e);
+                int (*two)(Manager *m, const char *a, const char *b, DlrError *e);
+                int (*three)(Manager *m, const char *a, const char *b, const char *c, DlrError *e);
+        } call;
+} StringsMethod;
+
+static const StringsMethod strings_methods[] = {
+        { "DeleteRouter", 1, .call.one = manager_delete_router },
+        { "DeleteLif", 2, .call.two = manager_delete_lif },
+        { "DeleteRoute", 2, .call.two = manager_delete_route },
+        { "DeleteEndpoint", 3, .call.three = manager_delete_endpoint },
+        { "AttachPort", 3, .call.three = manager_attach_port },
+        { "DetachPort", 1, .call.one = manager_detach_port },
+        { "AddPeer", 3, .call.three = manager_add_peer },
+        { "RemovePeer", 1, .call.one = manager_remove_peer },
+};
+
+static int method_strings(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         Manager *m = userdata;
-        const char *router, *lif, *mac;
+        const StringsMethod *sm = NULL;
+        const char *a = NULL, *b = NULL, *c = NULL, *member = sd_bus_message_get_member(msg);
         DlrError e = {};
         int r;
 
+        for (size_t i = 0; member && i < ELEMENTSOF(strings_methods); i++)
+                if (streq(strings_methods[i].member, member))
+                        sm = &strings_methods[i];
+        if (!sm)
+                return -EINVAL; /* only listed members point here */
         CHECK_PRIVILEGED(msg, error);
-        r = sd_bus_message_read(msg, "sss", &router, &lif, &mac);
+        r = sm->n == 1 ? sd_bus_message_read(msg, "s", &a)
+          : sm->n == 2 ? sd_bus_message_read(msg, "ss", &a, &b)
+                       : sd_bus_message_read(msg, "sss", &a, &b, &c);
         if (r < 0)
                 return r;
-        if (manager_delete_endpoint(m, router, lif, mac, &e) < 0)
-                return reply_error(msg, &e);
-        return sd_bus_reply_method_return(msg, "");
-}
-
-static int method_attach_port(sd_bus_message *msg, void *userdata, sd_bus_error *error)
-{
-        Manager *m = userdata;
-        const char *router, *lif, *ifname;
-        DlrError e = {};
-        int r;
-
-        CHECK_PRIVILEGED(msg, error);
-        r = sd_bus_message_read(msg, "sss", &router, &lif, &ifname);
+        r = sm->n == 1 ? sm->call.one(m, a, &e) : sm->n == 2 ? sm->call.two(m, a, b, &e) : sm->call.three(m, a, b, c, &e);
         if (r < 0)
-                return r;
-        if (manager_attach_port(m, router, lif, ifname, &e) < 0)
                 return reply_error(msg, &e);
-        return sd_bus_reply_method_return(msg, "");
-}
-
-static int method_detach_port(sd_bus_message *msg, void *userdata, sd_bus_error *error)
-{
-        Manager *m = userdata;
-        const char *ifname;
-        DlrError e = {};
-        int r;
-
-        CHECK_PRIVILEGED(msg, error);
-        r = sd_bus_message_read(msg, "s", &ifname);
-        if (r < 0)
-                return r;
-        if (manager_detach_port(m, ifname, &e) < 0)
-                return reply_error(msg, &e);
-        return sd_bus_reply_method_return(msg, "");
-}
-
-static int method_add_peer(sd_bus_message *msg, void *userdata, sd_bus_error *error)
-{
-        Manager *m = userdata;
-        const char *host, *vtep, *address;
-        DlrError e = {};
-        int r;
-
-        CHECK_PRIVILEGED(msg, error);
-        r = sd_bus_message_read(msg, "sss", &host, &vtep, &address);
-        if (r < 0)
-                return r;
-        if (manager_add_peer(m, host, vtep, address, &e) < 0)
-                return reply_error(msg, &e);
-        return sd_bus_reply_method_return(msg, "");
-}
-
-static int method_remove_peer(sd_bus_message *msg, void *userdata, sd_bus_error *error)
-{
-        Manager *m = userdata;
-        const char *host;
-        DlrError e = {};
-        int r;
-
-        CHECK_PRIVILEGED(msg, error);
-        r = sd_bus_message_read(msg, "s", &host);
-        if (r < 0)
-                return r;
-        if (manager_remove_peer(m, host, &e) < 0)
-                return reply_error(msg, &e);
-        return sd_bus_reply_method_return(msg, "");
+        return sd_bus_reply_method_return(msg, NULL);
 }
 
 static int property_get(sd_bus *bus, const char *path, const char *iface, const char *property,
@@ -463,33 +383,33 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("PeerDigests", "a(ss)", property_get, 0, 0),
         SD_BUS_METHOD_WITH_NAMES("CreateRouter", "su", SD_BUS_PARAM(name) SD_BUS_PARAM(table), "o",
                 SD_BUS_PARAM(router), method_create_router, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("DeleteRouter", "s", SD_BUS_PARAM(name), "", , method_delete_router,
+        SD_BUS_METHOD_WITH_NAMES("DeleteRouter", "s", SD_BUS_PARAM(name), "", , method_strings,
                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("CreateLif", "sssuasu",
                 SD_BUS_PARAM(router) SD_BUS_PARAM(name) SD_BUS_PARAM(kind) SD_BUS_PARAM(segment)
                         SD_BUS_PARAM(addresses) SD_BUS_PARAM(mtu),
                 "o", SD_BUS_PARAM(lif), method_create_lif, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("DeleteLif", "ss", SD_BUS_PARAM(router) SD_BUS_PARAM(name), "", ,
-                method_delete_lif, SD_BUS_VTABLE_UNPRIVILEGED),
+                method_strings, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("AddRoute", "ssa(ss)",
                 SD_BUS_PARAM(router) SD_BUS_PARAM(prefix) SD_BUS_PARAM(nexthops), "", , method_add_route,
                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("DeleteRoute", "ss", SD_BUS_PARAM(router) SD_BUS_PARAM(prefix), "", ,
-                method_delete_route, SD_BUS_VTABLE_UNPRIVILEGED),
+                method_strings, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("AddRoutes", "sa(sa(ss))", SD_BUS_PARAM(router) SD_BUS_PARAM(routes), "", ,
                 method_add_routes, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetEndpoint", "sssass",
                 SD_BUS_PARAM(router) SD_BUS_PARAM(lif) SD_BUS_PARAM(mac) SD_BUS_PARAM(addresses) SD_BUS_PARAM(host), "",
                 , method_set_endpoint, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("DeleteEndpoint", "sss", SD_BUS_PARAM(router) SD_BUS_PARAM(lif) SD_BUS_PARAM(mac), "",
-                , method_delete_endpoint, SD_BUS_VTABLE_UNPRIVILEGED),
+                , method_strings, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("AttachPort", "sss", SD_BUS_PARAM(router) SD_BUS_PARAM(lif) SD_BUS_PARAM(ifname), "",
-                , method_attach_port, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("DetachPort", "s", SD_BUS_PARAM(ifname), "", , method_detach_port,
+                , method_strings, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("DetachPort", "s", SD_BUS_PARAM(ifname), "", , method_strings,
                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("AddPeer", "sss", SD_BUS_PARAM(host) SD_BUS_PARAM(vtep) SD_BUS_PARAM(bus_address), "",
-                , method_add_peer, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("RemovePeer", "s", SD_BUS_PARAM(host), "", , method_remove_peer,
+                , method_strings, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("RemovePeer", "s", SD_BUS_PARAM(host), "", , method_strings,
                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Export", "", , "s", SD_BUS_PARAM(json), method_export,
                 SD_BUS_VTABLE_UNPRIVILEGED),
