@@ -401,41 +401,37 @@ void peers_update_members(Peers *p)
                 emit_peers_changed(p);
 }
 
-int peers_append_property(Peers *p, sd_bus_message *reply)
+/* One entry per member but this host: (host, address, connected) or, with digests, (host, last digest). */
+static int append_members(Peers *p, sd_bus_message *reply, bool digests)
 {
-        int r = sd_bus_message_open_container(reply, 'a', "(ssb)");
+        int r = sd_bus_message_open_container(reply, 'a', digests ? "(ss)" : "(ssb)");
         if (r < 0)
                 return r;
         for (size_t i = 0; p && i < p->m->config->n_members; i++) {
                 const Member *mb = p->m->config->members[i];
                 if (streq(mb->host, p->m->host_id))
                         continue;
+                const PeerConn *out = find_outbound(p, mb->host);
                 bool up = false;
                 for (size_t j = 0; j < p->n_conns; j++)
                         if (p->conns[j]->ready && p->conns[j]->host && streq(p->conns[j]->host, mb->host))
                                 up = true;
-                r = sd_bus_message_append(reply, "(ssb)", mb->host, mb->address, up);
+                r = digests ? sd_bus_message_append(reply, "(ss)", mb->host, out && out->ready ? out->digest : "")
+                            : sd_bus_message_append(reply, "(ssb)", mb->host, mb->address, up);
                 if (r < 0)
                         return r;
         }
         return sd_bus_message_close_container(reply);
 }
 
+int peers_append_property(Peers *p, sd_bus_message *reply)
+{
+        return append_members(p, reply, false);
+}
+
 int peers_append_digests(Peers *p, sd_bus_message *reply)
 {
-        int r = sd_bus_message_open_container(reply, 'a', "(ss)");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; p && i < p->m->config->n_members; i++) {
-                const Member *mb = p->m->config->members[i];
-                if (streq(mb->host, p->m->host_id))
-                        continue;
-                const PeerConn *c = find_outbound(p, mb->host);
-                r = sd_bus_message_append(reply, "(ss)", mb->host, c && c->ready ? c->digest : "");
-                if (r < 0)
-                        return r;
-        }
-        return sd_bus_message_close_container(reply);
+        return append_members(p, reply, true);
 }
 
 uint64_t peers_confirmed_before(Peers *p)
