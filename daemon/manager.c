@@ -1131,7 +1131,7 @@ int manager_peer_merge(Manager *m, const char *origin, const char *doc, size_t l
         }
 
         DlrError se = {};
-        if (res.links || res.endpoints || res.routes_overflow || len > MERGE_JOURNAL_MAX)
+        if (res.links || res.routes_overflow || len > MERGE_JOURNAL_MAX)
                 kk = commit(m, &se);
         else
                 kk = commit_record(m, build_merge, &(MergeRecord) { .doc = doc, .len = len }, &se);
@@ -1253,9 +1253,14 @@ static int set_endpoint_impl(Manager *m, const char *router, const char *lif, co
                         (void) router_add_endpoint(r, saved);
                 return dlr_error_set(e, DLR_ERROR_INTERNAL, k, "out of memory");
         }
+        /* A binding is small: it goes into the journal, not a new snapshot of everything. */
+        _cleanup_free_ char *doc = NULL;
+        size_t len;
         k = reconcile_neighbours(&m->rc, m->config, e);
+        if (k >= 0 && delta_endpoint(m->config, r, ep, &doc, &len) < 0)
+                k = dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
         if (k >= 0)
-                k = commit(m, e);
+                k = commit_record(m, build_merge, &(MergeRecord) { .doc = doc, .len = len }, e);
         if (k < 0) {
                 endpoint_free(router_detach_endpoint(r, ep->lif, ep->mac));
                 if (saved)
@@ -1265,12 +1270,7 @@ static int set_endpoint_impl(Manager *m, const char *router, const char *lif, co
         }
         endpoint_free(saved);
         log_info("dlr=%s lif=%s endpoint=%s host=%s: set", router, lif, mac, host);
-        _cleanup_free_ char *doc = NULL;
-        size_t len;
-        if (delta_endpoint(m->config, r, ep, &doc, &len) >= 0)
-                publish(m, doc);
-        else
-                peers_sync_all(m->peers);
+        publish(m, doc);
         return 0;
 }
 
@@ -1299,9 +1299,13 @@ static int delete_endpoint_impl(Manager *m, const char *router, const char *lif,
         if (k < 0)
                 return k;
         router_detach_endpoint(r, l->id, hw);
+        _cleanup_free_ char *doc = NULL;
+        size_t len;
         k = reconcile_neighbours(&m->rc, m->config, e);
+        if (k >= 0 && delta_tomb(m->config, TOMB_ENDPOINT, router, key, &doc, &len) < 0)
+                k = dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
         if (k >= 0)
-                k = commit(m, e);
+                k = commit_record(m, build_merge, &(MergeRecord) { .doc = doc, .len = len }, e);
         if (k < 0) {
                 (void) router_add_endpoint(r, ep);
                 (void) config_drop_tomb(m->config, TOMB_ENDPOINT, router, key);
@@ -1310,7 +1314,7 @@ static int delete_endpoint_impl(Manager *m, const char *router, const char *lif,
         }
         endpoint_free(ep);
         log_info("dlr=%s lif=%s endpoint=%s: deleted", router, lif, mac);
-        publish_tomb(m, TOMB_ENDPOINT, router, key);
+        publish(m, doc);
         return 0;
 }
 
