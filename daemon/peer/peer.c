@@ -32,6 +32,7 @@
 #define RATE_CALLS_PER_SEC 2000.0
 #define RATE_BYTES_BURST (512.0 * 1024 * 1024)
 #define RATE_BYTES_PER_SEC (128.0 * 1024 * 1024)
+#define RATE_LOG_INTERVAL_USEC (5 * USEC_PER_SEC) /* at most one line this often per peer on refused calls */
 
 typedef struct PeerConn {
         Peers *peers;
@@ -48,6 +49,7 @@ typedef struct PeerConn {
         char digest[65]; /* outbound: what the peer last said its Digest was */
         double calls, bytes; /* inbound token buckets */
         uint64_t refilled;
+        uint64_t refused, refused_logged; /* inbound: calls refused since the last line about them; when */
 } PeerConn;
 
 typedef struct SeqSeen {
@@ -164,6 +166,9 @@ static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *er
                 conn_schedule_retry(c);
                 return 0;
         }
+        if (c->refused > 0)
+                log_warning("peer=%s: over its rate limit, refused %llu more call(s) before closing",
+                        c->host ? c->host : "?", (unsigned long long) c->refused);
         if (c->host)
                 log_info("peer=%s: inbound connection closed", c->host);
         peers_remove_conn(p, c);
@@ -473,7 +478,16 @@ static bool rate_take(PeerConn *c, size_t bytes)
 static int check_call(sd_bus_message *msg, PeerConn *c, size_t bytes, bool need_hello, sd_bus_error *error)
 {
         if (!rate_take(c, bytes)) {
-                log_warning("peer=%s: over its rate limit, refusing a call", c->host ? c->host : "?");
+                /* Counted, and logged at most every few seconds: a line per refused call would let a
+                 * flooding peer turn each excess call into log output, the load the limit is there to cap. */
+                uint64_t t = mono_usec();
+                c->refused++;
+                if (c->refused_logged == 0 || t - c->refused_logged >= RATE_LOG_INTERVAL_USEC) {
+                        log_warning("peer=%s: over its rate limit, refused %llu call(s)",
+                                c->host ? c->host : "?", (unsigned long long) c->refused);
+                        c->refused = 0;
+                        c->refused_logged = t;
+                }
                 return sd_bus_error_set(error, PEER_ERROR_LIMIT, "too many calls or bytes from this peer; retry later");
         }
         if (need_hello && !c->host)

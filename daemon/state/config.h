@@ -295,6 +295,10 @@ void mac_format(const uint8_t mac[6], char ret[18]);
  * checked by the caller. -EINVAL/-ENOENT with *ret_error. */
 int endpoint_build(const Router *r, const char *lif, const char *mac, char *const *addresses, size_t n_addresses,
                 Endpoint **ret, const char **ret_error);
+/* Re-checks what of endpoint_build depends on the LIF (and the router's other LIFs): the LIF exists, the MAC
+ * is no gateway MAC, every address lies inside one of the LIF's subnets and is not its gateway address.
+ * A newer value of the LIF merged from a peer can break this. -ENOENT/-EINVAL with *ret_error. */
+int endpoint_check_lif(const Router *r, const Endpoint *e, const char **ret_error);
 Endpoint *endpoint_free(Endpoint *e);
 Endpoint *endpoint_copy(const Endpoint *e);
 Endpoint *router_find_endpoint(const Router *r, uint16_t lif, const uint8_t mac[6]);

@@ -44,12 +44,47 @@ void endpoint_key(const char *lif, const uint8_t mac[6], char ret[DLR_NAME_MAX +
                 return (code);                                                                                \
         } while (0)
 
+/* Whether a binding's MAC and addresses fit the LIF it is on (with its router's other LIFs): what a change
+ * of that LIF, made on another host, can break after the binding was validated. */
+static int endpoint_fits(const Router *r, const Lif *l, const uint8_t mac[6], const IpPrefix *addrs,
+                size_t n, const char **ret_error)
+{
+        for (size_t i = 0; i < r->n_lifs; i++)
+                if (memcmp(r->lifs[i]->mac, mac, 6) == 0)
+                        FAIL(-EINVAL, "invalid MAC address: it is a gateway MAC of this router");
+        for (size_t i = 0; i < n; i++) {
+                bool inside = false;
+                for (size_t j = 0; j < l->n_addresses; j++) {
+                        IpPrefix gw = l->addresses[j];
+                        gw.plen = addrs[i].plen;
+                        if (ip_prefix_compare(&gw, &addrs[i]) == 0)
+                                FAIL(-EINVAL, "invalid endpoint address: it is the LIF's gateway address");
+                        if (ip_prefix_contains(&l->addresses[j], &addrs[i]))
+                                inside = true;
+                }
+                if (!inside)
+                        FAIL(-EINVAL, "invalid endpoint address: outside every subnet of the LIF");
+        }
+        return 0;
+}
+
+int endpoint_check_lif(const Router *r, const Endpoint *e, const char **ret_error)
+{
+        const Lif *l = router_find_lif_by_id(r, e->lif);
+
+        *ret_error = NULL;
+        if (!l)
+                FAIL(-ENOENT, "LIF not found in this router");
+        return endpoint_fits(r, l, e->mac, e->addresses, e->n_addresses, ret_error);
+}
+
 int endpoint_build(const Router *r, const char *lif, const char *mac, char *const *addresses, size_t n_addresses,
                 Endpoint **ret, const char **ret_error)
 {
         _cleanup_free_ IpPrefix *addrs = NULL;
         const Lif *l;
         uint8_t m[6];
+        int k;
 
         *ret_error = NULL;
         if (!lif || dlr_name_check(lif) < 0)
@@ -63,32 +98,21 @@ int endpoint_build(const Router *r, const char *lif, const char *mac, char *cons
                 FAIL(-EINVAL, "invalid MAC address: multicast");
         if (memcmp(m, (uint8_t[6]) {}, 6) == 0)
                 FAIL(-EINVAL, "invalid MAC address: all zero");
-        for (size_t i = 0; i < r->n_lifs; i++)
-                if (memcmp(r->lifs[i]->mac, m, 6) == 0)
-                        FAIL(-EINVAL, "invalid MAC address: it is a gateway MAC of this router");
         if (n_addresses == 0 || n_addresses > DLR_ENDPOINT_ADDRESSES_MAX)
                 FAIL(-EINVAL, "an endpoint needs 1 to 16 addresses");
         addrs = calloc(n_addresses, sizeof(IpPrefix));
         if (!addrs)
                 return -ENOMEM;
         for (size_t i = 0; i < n_addresses; i++) {
-                bool inside = false;
                 if (!addresses[i] || ip_addr_parse(addresses[i], &addrs[i]) < 0 || ip_addr_check_unicast(&addrs[i]) < 0)
                         FAIL(-EINVAL, "invalid endpoint address: expected a unicast address without /length");
-                for (size_t j = 0; j < l->n_addresses; j++) {
-                        IpPrefix gw = l->addresses[j];
-                        gw.plen = addrs[i].plen;
-                        if (ip_prefix_compare(&gw, &addrs[i]) == 0)
-                                FAIL(-EINVAL, "invalid endpoint address: it is the LIF's gateway address");
-                        if (ip_prefix_contains(&l->addresses[j], &addrs[i]))
-                                inside = true;
-                }
-                if (!inside)
-                        FAIL(-EINVAL, "invalid endpoint address: outside every subnet of the LIF");
                 for (size_t j = 0; j < i; j++)
                         if (ip_prefix_compare(&addrs[j], &addrs[i]) == 0)
                                 FAIL(-EINVAL, "invalid endpoint address: given twice");
         }
+        k = endpoint_fits(r, l, m, addrs, n_addresses, ret_error);
+        if (k < 0)
+                return k;
         /* Sorted, so that equal bindings compare and print alike. */
         qsort(addrs, n_addresses, sizeof(IpPrefix), (int (*)(const void *, const void *)) ip_prefix_compare);
 

@@ -762,6 +762,27 @@ static int normalise(Config *c, uint64_t now, MergeResult *res)
                                 }
                 }
         }
+        /* Bindings that a newer value of their LIF no longer admits (its subnets changed, or an address
+         * became its gateway address), written on another host before that host saw the change: the LIF
+         * wins, as a LIF that lost takes its bindings along. Kept, such a binding would make this host's
+         * state (and its GetState) a document that every peer and its own next start refuse. */
+        for (size_t i = 0; i < c->n_routers; i++) {
+                Router *r = c->routers[i];
+                for (size_t j = 0; j < r->n_endpoints;) {
+                        Endpoint *e = r->endpoints[j];
+                        const Lif *l = router_find_lif_by_id(r, e->lif);
+                        const char *why;
+                        if (!l || endpoint_check_lif(r, e, &why) >= 0) {
+                                j++;
+                                continue;
+                        }
+                        uint8_t mac[6];
+                        memcpy(mac, e->mac, 6);
+                        k = kill_endpoint(c, r, l->name, mac, l->stamp, now, res);
+                        if (k < 0)
+                                return k;
+                }
+        }
         /* Two bindings of one LIF claiming the same address. */
         for (size_t i = 0; i < c->n_routers; i++) {
                 Router *r = c->routers[i];
@@ -838,6 +859,9 @@ int config_merge(Config *c, const Config *in, uint64_t now, MergeResult *res)
                 ROUTE_TABLE_FOREACH(rt, &ir->routes)
                         if (rt->stamp_lamport > c->lamport)
                                 c->lamport = rt->stamp_lamport;
+                for (size_t j = 0; j < ir->n_endpoints; j++)
+                        if (ir->endpoints[j]->stamp.lamport > c->lamport)
+                                c->lamport = ir->endpoints[j]->stamp.lamport;
                 k = merge_router(c, in, ir, now, res);
                 if (k < 0)
                         return k;

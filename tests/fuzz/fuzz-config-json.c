@@ -106,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* The state file's form parses to the same configuration. */
         k = config_to_state(c, &s, &len);
         FUZZ_CHECK(k == 0, "config_to_state: %d", k);
-        k = config_from_json(s, len, &c2, err, sizeof err);
+        k = config_from_json_ex(s, len, CONFIG_PARSE_STATE, &c2, err, sizeof err);
         FUZZ_CHECK(k == 0, "own state refused (%d: %s): %s", k, err, s);
         free(s);
         s = NULL;

@@ -232,6 +232,35 @@ START_TEST(test_endpoints)
 }
 END_TEST
 
+/* A binding written on a host that had not yet seen a newer value of its LIF, which no longer holds the
+ * binding's address: the LIF wins and the binding goes, leaving a tombstone, so the result is still a state
+ * every peer (and this host's next start) accepts. The clock passes the binding's stamp. */
+START_TEST(test_endpoint_outside_newer_lif)
+{
+        _cleanup_(config_freep) Config *c = config_new();
+        merge(c, doc("{\"name\":\"blue\",\"table\":1001,\"stamp\":[1,\"A\"],\"lifs\":[" WEB("5000", "[2,\"A\"]") "],"
+                     "\"routes\":[],\"endpoints\":[" EP("web", "02:00:00:00:00:01", "10.0.0.10", "hostA", "[30,\"A\"]") "]}",
+                NULL, NULL));
+        ck_assert_uint_ge(c->lamport, 30);
+        Router *r = config_find_router(c, "blue");
+        ck_assert_uint_eq(r->n_endpoints, 1);
+        merge(c, doc("{\"name\":\"blue\",\"table\":1001,\"stamp\":[1,\"A\"],\"lifs\":["
+                     "{\"name\":\"web\",\"kind\":\"vxlan\",\"segment\":5000,\"addresses\":[\"10.0.9.1/24\"],"
+                     "\"stamp\":[7,\"B\"]}],\"routes\":[]}",
+                NULL, NULL));
+        ck_assert_uint_eq(r->n_endpoints, 0);
+        const Tombstone *t = config_find_tomb(c, TOMB_ENDPOINT, "blue", "web/02:00:00:00:00:01");
+        ck_assert_ptr_nonnull(t);
+        ck_assert_uint_eq(t->stamp.lamport, 30);
+
+        char err[512] = "";
+        Config *again = NULL;
+        _cleanup_free_ char *s = state(c);
+        ck_assert_msg(config_from_json_ex(s, strlen(s), CONFIG_PARSE_MIRROR, &again, err, sizeof err) == 0, "%s", err);
+        config_free(again);
+}
+END_TEST
+
 /* Refused: the document changes nothing and the error says why. */
 static void refused(const char *text, ConfigParseFlags flags)
 {
@@ -393,6 +422,7 @@ static Suite *mirror_suite(void)
         tcase_add_test(tc, test_route_through_dead_lif);
         tcase_add_test(tc, test_members);
         tcase_add_test(tc, test_endpoints);
+        tcase_add_test(tc, test_endpoint_outside_newer_lif);
         tcase_add_test(tc, test_mirror_parse_strict);
         tcase_add_test(tc, test_tomb_set);
         tcase_add_test(tc, test_random_convergence);

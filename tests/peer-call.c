@@ -1,0 +1,440 @@
+/* peer-call: a test client for dlrd's peer socket. It speaks org.dlrd1.Peer on one peer-to-peer D-Bus
+ * connection (no bus, no bus Hello), as another dlrd would, so tests can send what a faulty or hostile peer
+ * could. Not installed.
+ *
+ *   peer-call [--timeout SECONDS] ADDRESS [--hello HOST VTEP] CALL...
+ *
+ * ADDRESS is a D-Bus address such as unix:path=/run/dlrd/peer.sock. The calls run in order on the same
+ * connection; --hello HOST VTEP is short for a first call "hello HOST VTEP". CALL is one of:
+ *
+ *   hello HOST VTEP            Hello(ss)
+ *   digest                     Digest()
+ *   state                      GetState()
+ *   merge ORIGIN SEQ FILE      Merge(sts) with the contents of FILE ("-": standard input, read once and
+ *                              reused by every later "-")
+ *   burst N ORIGIN SEQ FILE    N Merge calls with the same arguments, all sent before any reply is read
+ *                              (N at most 1000000), then every reply collected
+ *
+ * Output, one line per call in the order given:
+ *
+ *   ok [VALUE...]              the reply's values, separated by one space (GetState: the document)
+ *   error NAME: MESSAGE        an error reply from the peer
+ *   burst N ok=A [NAME=B]... seconds=S
+ *                              how many calls of the burst succeeded, how many failed with each error name,
+ *                              and the time from the first send to the last reply
+ *   disconnected: REASON       the connection could not be made or was lost; no further call is made
+ *
+ * Exit status: 0 when the last call succeeded; 1 when it got an error reply (a burst: when any call of it
+ * did); 2 on bad usage or a local failure (unreadable FILE, out of memory); 3 when the connection failed or
+ * closed before the last call was answered. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <systemd/sd-bus.h>
+
+#define PEER_PATH "/org/dlrd1"
+#define PEER_INTERFACE "org.dlrd1.Peer"
+#define BURST_MAX 1000000UL
+#define ERROR_NAMES_MAX 16
+
+enum {
+        EXIT_OK = 0,
+        EXIT_ERROR_REPLY = 1,
+        EXIT_USAGE = 2,
+        EXIT_DISCONNECTED = 3,
+};
+
+typedef struct Client {
+        sd_bus *bus;
+        uint64_t timeout_usec;
+        char *stdin_doc; /* "-" read once */
+} Client;
+
+static void usage(FILE *f)
+{
+        fputs("usage: peer-call [--timeout SECONDS] ADDRESS [--hello HOST VTEP] CALL...\n"
+              "  CALL: hello HOST VTEP | digest | state | merge ORIGIN SEQ FILE|-\n"
+              "        | burst N ORIGIN SEQ FILE|-\n",
+                f);
+}
+
+static double now_sec(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* One line per call: a value with a line break in it would split it, so control characters are shown as
+ * '?'. Documents never hold raw ones (JSON escapes them). */
+static void print_value(const char *s)
+{
+        for (const char *p = s; *p; p++)
+                fputc((unsigned char) *p < 0x20 ? '?' : *p, stdout);
+}
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *ret)
+{
+        char *end = NULL;
+
+        if (!s || *s < '0' || *s > '9')
+                return -EINVAL;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno || !end || *end || v > max)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+static int read_stream(FILE *f, char **ret)
+{
+        size_t len = 0, cap = 4096;
+        char *buf = malloc(cap);
+
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                if (cap - len < 2) {
+                        char *n = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+                        if (!n) {
+                                free(buf);
+                                return -ENOMEM;
+                        }
+                        buf = n;
+                        cap *= 2;
+                }
+                size_t n = fread(buf + len, 1, cap - len - 1, f);
+                len += n;
+                if (n == 0)
+                        break;
+        }
+        if (ferror(f)) {
+                free(buf);
+                return -EIO;
+        }
+        buf[len] = 0;
+        /* A D-Bus string ends at its first NUL, so a document with one inside could not be sent as given. */
+        if (strlen(buf) != len) {
+                free(buf);
+                return -EINVAL;
+        }
+        *ret = buf;
+        return 0;
+}
+
+/* The document named by path; for "-" the one standard input held, read on first use. The caller frees
+ * *ret unless it is c->stdin_doc (*ret_owned tells). */
+static int load_doc(Client *c, const char *path, char **ret, bool *ret_owned)
+{
+        int r;
+
+        if (strcmp(path, "-") == 0) {
+                if (!c->stdin_doc) {
+                        r = read_stream(stdin, &c->stdin_doc);
+                        if (r < 0)
+                                return r;
+                }
+                *ret = c->stdin_doc;
+                *ret_owned = false;
+                return 0;
+        }
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        r = read_stream(f, ret);
+        fclose(f);
+        if (r >= 0)
+                *ret_owned = true;
+        return r;
+}
+
+/* A failed call: an error reply while the connection is still up, else the connection itself failed. */
+static int report_failure(Client *c, int r, const sd_bus_error *error)
+{
+        if (!sd_bus_is_open(c->bus) || !sd_bus_error_is_set(error)) {
+                printf("disconnected: %s\n", strerror(r < 0 ? -r : ECONNRESET));
+                return EXIT_DISCONNECTED;
+        }
+        printf("error %s: ", error->name);
+        print_value(error->message ? error->message : "");
+        putchar('\n');
+        return EXIT_ERROR_REPLY;
+}
+
+static int new_merge(Client *c, const char *origin, uint64_t seq, const char *doc, sd_bus_message **ret)
+{
+        sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(c->bus, &m, NULL, PEER_PATH, PEER_INTERFACE, "Merge");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "sts", origin, seq, doc);
+        if (r < 0) {
+                sd_bus_message_unref(m);
+                return r;
+        }
+        *ret = m;
+        return 0;
+}
+
+/* A call with string arguments whose reply is zero or more strings. */
+static int call_simple(Client *c, const char *method, const char *a, const char *b)
+{
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = NULL, *reply = NULL;
+        const char *v;
+        int r;
+
+        r = sd_bus_message_new_method_call(c->bus, &m, NULL, PEER_PATH, PEER_INTERFACE, method);
+        if (r >= 0 && a)
+                r = sd_bus_message_append(m, "ss", a, b);
+        if (r < 0) {
+                sd_bus_message_unref(m);
+                fprintf(stderr, "peer-call: building %s: %s\n", method, strerror(-r));
+                return EXIT_USAGE;
+        }
+        r = sd_bus_call(c->bus, m, c->timeout_usec, &error, &reply);
+        sd_bus_message_unref(m);
+        if (r < 0) {
+                int ret = report_failure(c, r, &error);
+                sd_bus_error_free(&error);
+                return ret;
+        }
+        fputs("ok", stdout);
+        /* Every method of org.dlrd1.Peer answers with strings only. */
+        while ((r = sd_bus_message_at_end(reply, false)) == 0 &&
+                        (r = sd_bus_message_read_basic(reply, 's', &v)) > 0) {
+                putchar(' ');
+                print_value(v);
+        }
+        putchar('\n');
+        sd_bus_message_unref(reply);
+        if (r < 0) {
+                fprintf(stderr, "peer-call: %s: unexpected reply: %s\n", method, strerror(-r));
+                return EXIT_ERROR_REPLY;
+        }
+        return EXIT_OK;
+}
+
+static int call_merge(Client *c, const char *origin, uint64_t seq, const char *doc)
+{
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = NULL, *reply = NULL;
+        int r;
+
+        r = new_merge(c, origin, seq, doc, &m);
+        if (r < 0) {
+                fprintf(stderr, "peer-call: building Merge: %s\n", strerror(-r));
+                return EXIT_USAGE;
+        }
+        r = sd_bus_call(c->bus, m, c->timeout_usec, &error, &reply);
+        sd_bus_message_unref(m);
+        if (r < 0) {
+                int ret = report_failure(c, r, &error);
+                sd_bus_error_free(&error);
+                return ret;
+        }
+        sd_bus_message_unref(reply);
+        puts("ok");
+        return EXIT_OK;
+}
+
+typedef struct Burst {
+        uint64_t answered, ok;
+        size_t n_names;
+        char *names[ERROR_NAMES_MAX + 1]; /* the last slot counts every further name */
+        uint64_t counts[ERROR_NAMES_MAX + 1];
+} Burst;
+
+static void burst_count(Burst *b, const char *name)
+{
+        size_t i;
+
+        for (i = 0; i < b->n_names; i++)
+                if (strcmp(b->names[i], name) == 0)
+                        break;
+        if (i == b->n_names) {
+                char *n = b->n_names < ERROR_NAMES_MAX ? strdup(name) : NULL;
+                if (n) {
+                        b->names[b->n_names++] = n;
+                } else {
+                        i = ERROR_NAMES_MAX;
+                        if (!b->names[i])
+                                b->names[i] = strdup("other");
+                }
+        }
+        b->counts[i]++;
+}
+
+static int on_burst_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        Burst *b = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        b->answered++;
+        if (e)
+                burst_count(b, e->name ? e->name : "?");
+        else
+                b->ok++;
+        return 0;
+}
+
+static int call_burst(Client *c, uint64_t n, const char *origin, uint64_t seq, const char *doc)
+{
+        Burst b = {};
+        double t0 = now_sec(), deadline;
+        int r = 0, ret = EXIT_OK;
+        uint64_t sent = 0;
+
+        for (; sent < n; sent++) {
+                sd_bus_message *m = NULL;
+                r = new_merge(c, origin, seq, doc, &m);
+                if (r >= 0)
+                        r = sd_bus_call_async(c->bus, NULL, m, on_burst_reply, &b, c->timeout_usec);
+                sd_bus_message_unref(m);
+                if (r < 0)
+                        break;
+        }
+        /* Every sent call gets a reply, a timeout or a "connection lost" error from sd-bus itself, so this
+         * ends; the deadline is only a backstop. */
+        deadline = now_sec() + (double) (c->timeout_usec ? c->timeout_usec : 25000000) / 1e6 + 5.0;
+        while (r >= 0 && b.answered < sent && now_sec() < deadline) {
+                r = sd_bus_process(c->bus, NULL);
+                if (r == 0)
+                        r = sd_bus_wait(c->bus, 1000000);
+        }
+        double t1 = now_sec();
+
+        if (sent < n || b.answered < sent || !sd_bus_is_open(c->bus)) {
+                printf("disconnected: burst of %" PRIu64 ": %" PRIu64 " sent, %" PRIu64 " answered%s%s\n", n,
+                        sent, b.answered, r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
+                ret = EXIT_DISCONNECTED;
+        } else {
+                printf("burst %" PRIu64 " ok=%" PRIu64, n, b.ok);
+                for (size_t i = 0; i <= ERROR_NAMES_MAX; i++)
+                        if (b.names[i])
+                                printf(" %s=%" PRIu64, b.names[i], b.counts[i]);
+                printf(" seconds=%.3f\n", t1 - t0);
+                ret = b.ok == n ? EXIT_OK : EXIT_ERROR_REPLY;
+        }
+        for (size_t i = 0; i <= ERROR_NAMES_MAX; i++)
+                free(b.names[i]);
+        return ret;
+}
+
+/* Runs the call at argv[*i], advancing *i past its arguments. Returns an exit status. */
+static int run_call(Client *c, int argc, char **argv, int *i)
+{
+        const char *verb = argv[*i];
+        int need = strcmp(verb, "hello") == 0 ? 2
+                : strcmp(verb, "digest") == 0 || strcmp(verb, "state") == 0 ? 0
+                : strcmp(verb, "merge") == 0 ? 3
+                : strcmp(verb, "burst") == 0 ? 4
+                : -1;
+        uint64_t seq = 0, n = 0;
+        char *doc = NULL;
+        bool owned = false;
+        int r, ret;
+
+        if (need < 0 || argc - *i - 1 < need) {
+                fprintf(stderr, "peer-call: %s: %s\n", verb,
+                        need < 0 ? "unknown call" : "missing arguments");
+                usage(stderr);
+                return EXIT_USAGE;
+        }
+        char **a = argv + *i + 1;
+        *i += need + 1;
+        if (strcmp(verb, "hello") == 0)
+                return call_simple(c, "Hello", a[0], a[1]);
+        if (strcmp(verb, "digest") == 0)
+                return call_simple(c, "Digest", NULL, NULL);
+        if (strcmp(verb, "state") == 0)
+                return call_simple(c, "GetState", NULL, NULL);
+
+        bool burst = strcmp(verb, "burst") == 0;
+        if (burst && (parse_u64(a[0], BURST_MAX, &n) < 0 || n == 0)) {
+                fprintf(stderr, "peer-call: burst: N must be 1..%lu, not '%s'\n", BURST_MAX, a[0]);
+                return EXIT_USAGE;
+        }
+        if (burst)
+                a++;
+        if (parse_u64(a[1], UINT64_MAX, &seq) < 0) {
+                fprintf(stderr, "peer-call: %s: SEQ must be a whole number, not '%s'\n", verb, a[1]);
+                return EXIT_USAGE;
+        }
+        r = load_doc(c, a[2], &doc, &owned);
+        if (r < 0) {
+                fprintf(stderr, "peer-call: %s: reading %s: %s\n", verb, a[2],
+                        r == -EINVAL ? "it holds a NUL byte" : strerror(-r));
+                return EXIT_USAGE;
+        }
+        ret = burst ? call_burst(c, n, a[0], seq, doc) : call_merge(c, a[0], seq, doc);
+        if (owned)
+                free(doc);
+        return ret;
+}
+
+int main(int argc, char *argv[])
+{
+        Client c = {};
+        const char *address;
+        int i = 1, r, ret = EXIT_USAGE;
+
+        if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+                usage(stdout);
+                return EXIT_OK;
+        }
+        if (argc > 2 && strcmp(argv[1], "--timeout") == 0) {
+                uint64_t s;
+                if (parse_u64(argv[2], 3600, &s) < 0 || s == 0) {
+                        fprintf(stderr, "peer-call: --timeout wants 1..3600 seconds, not '%s'\n", argv[2]);
+                        return EXIT_USAGE;
+                }
+                c.timeout_usec = s * 1000000;
+                i = 3;
+        }
+        if (argc - i < 2) {
+                usage(stderr);
+                return EXIT_USAGE;
+        }
+        address = argv[i++];
+        bool hello = strcmp(argv[i], "--hello") == 0;
+        if (hello && argc - i < 3) {
+                usage(stderr);
+                return EXIT_USAGE;
+        }
+
+        /* A plain peer-to-peer connection: sd_bus_new leaves bus_client off, so no bus Hello is sent. */
+        r = sd_bus_new(&c.bus);
+        if (r >= 0)
+                r = sd_bus_set_address(c.bus, address);
+        if (r >= 0)
+                r = sd_bus_set_description(c.bus, "peer-call");
+        if (r >= 0)
+                r = sd_bus_start(c.bus);
+        if (r < 0) {
+                printf("disconnected: connecting to %s: %s\n", address, strerror(-r));
+                sd_bus_unref(c.bus);
+                return EXIT_DISCONNECTED;
+        }
+
+        if (hello) {
+                argv[i] = (char *) "hello";
+        }
+        while (i < argc) {
+                ret = run_call(&c, argc, argv, &i);
+                fflush(stdout);
+                if (ret == EXIT_USAGE || ret == EXIT_DISCONNECTED)
+                        break;
+        }
+        sd_bus_flush_close_unref(c.bus);
+        free(c.stdin_doc);
+        return ret;
+}
