@@ -719,6 +719,88 @@ static int lif_conflicts(const Config *c, const Router *ra, const Lif *a, const 
         return 0;
 }
 
+/* Limits a single host enforces on its callers can be passed by merging what several hosts accepted at
+ * once; the newest objects up to the limit stay, the same on every host, so that the result is still a
+ * configuration this host would load. */
+static int cmp_stamp_desc(const Config *c, Stamp a, Stamp b)
+{
+        return -stamp_compare(c, a, b);
+}
+
+static const Config *sort_config; /* qsort has no context argument; merging is single-threaded */
+
+static int cmp_lif_desc(const void *a, const void *b)
+{
+        return cmp_stamp_desc(sort_config, (*(Lif *const *) a)->stamp, (*(Lif *const *) b)->stamp);
+}
+
+static int cmp_endpoint_desc(const void *a, const void *b)
+{
+        return cmp_stamp_desc(sort_config, (*(Endpoint *const *) a)->stamp, (*(Endpoint *const *) b)->stamp);
+}
+
+static int cmp_member_desc(const void *a, const void *b)
+{
+        return cmp_stamp_desc(sort_config, (*(Member *const *) a)->stamp, (*(Member *const *) b)->stamp);
+}
+
+static int enforce_limits(Config *c, uint64_t now, MergeResult *res)
+{
+        int k;
+
+        sort_config = c;
+        if (c->n_members > DLR_MEMBERS_MAX) {
+                qsort(c->members, c->n_members, sizeof(Member *), cmp_member_desc);
+                Stamp w = c->members[DLR_MEMBERS_MAX - 1]->stamp;
+                while (c->n_members > DLR_MEMBERS_MAX) {
+                        _cleanup_free_ char *host = strdup(c->members[c->n_members - 1]->host);
+                        if (!host)
+                                return -ENOMEM;
+                        k = kill_member(c, host, w, now, res);
+                        if (k < 0)
+                                return k;
+                }
+        }
+        for (size_t i = 0; i < c->n_routers; i++) {
+                Router *r = c->routers[i];
+                if (r->n_lifs > DLR_LIFS_MAX) {
+                        qsort(r->lifs, r->n_lifs, sizeof(Lif *), cmp_lif_desc);
+                        Stamp w = r->lifs[DLR_LIFS_MAX - 1]->stamp;
+                        while (r->n_lifs > DLR_LIFS_MAX) {
+                                _cleanup_free_ char *name = strdup(r->lifs[r->n_lifs - 1]->name);
+                                if (!name)
+                                        return -ENOMEM;
+                                k = kill_lif(c, r, name, w, now, res);
+                                if (k < 0)
+                                        return k;
+                        }
+                }
+                for (size_t j = 0; j < r->n_lifs; j++) {
+                        const Lif *l = r->lifs[j];
+                        if (router_count_endpoints(r, l->id) <= DLR_ENDPOINTS_PER_LIF_MAX)
+                                continue;
+                        qsort(r->endpoints, r->n_endpoints, sizeof(Endpoint *), cmp_endpoint_desc);
+                        size_t kept = 0;
+                        Stamp w = {};
+                        for (size_t e = 0; e < r->n_endpoints;) {
+                                Endpoint *ep = r->endpoints[e];
+                                if (ep->lif != l->id || kept < DLR_ENDPOINTS_PER_LIF_MAX) {
+                                        if (ep->lif == l->id && ++kept == DLR_ENDPOINTS_PER_LIF_MAX)
+                                                w = ep->stamp;
+                                        e++;
+                                        continue;
+                                }
+                                uint8_t mac[6];
+                                memcpy(mac, ep->mac, 6);
+                                k = kill_endpoint(c, r, l->name, mac, w, now, res);
+                                if (k < 0)
+                                        return k;
+                        }
+                }
+        }
+        return 0;
+}
+
 static int normalise(Config *c, uint64_t now, MergeResult *res)
 {
         bool again = true;
@@ -819,7 +901,7 @@ static int normalise(Config *c, uint64_t now, MergeResult *res)
                                 again = true;
                         }
         }
-        return 0;
+        return enforce_limits(c, now, res);
 }
 
 int config_merge(Config *c, const Config *in, uint64_t now, MergeResult *res)

@@ -410,6 +410,43 @@ START_TEST(test_random_convergence)
 }
 END_TEST
 
+
+/* Two hosts each stay within the per-LIF limit; together they would not: the newest stay, and the result is
+ * still a configuration a host loads. */
+START_TEST(test_limits_after_merge)
+{
+        _cleanup_(config_freep) Config *c = config_new(), *back = NULL;
+        size_t cap = DLR_ENDPOINTS_PER_LIF_MAX, size = (cap + 1) * 160 + 1024, len = 0;
+        _cleanup_free_ char *buf = malloc(size), *st = NULL;
+        char err[512];
+        Config *in = NULL;
+
+        ck_assert_ptr_nonnull(buf);
+        for (int round = 0; round < 2; round++) {
+                size_t at = (size_t) snprintf(buf, size,
+                        "{\"version\":1,\"routers\":[{\"name\":\"blue\",\"table\":1001,\"stamp\":[1,\"A\"],"
+                        "\"lifs\":[{\"name\":\"web\",\"kind\":\"vxlan\",\"segment\":5000,"
+                        "\"addresses\":[\"10.0.0.1/16\"],\"stamp\":[2,\"A\"]}],\"routes\":[],\"endpoints\":[");
+                /* Round 0: the limit, stamped 100 and up; round 1: one more, older than all of them. */
+                size_t n = round == 0 ? cap : 1;
+                for (size_t i = 0; i < n; i++)
+                        at += (size_t) snprintf(buf + at, size - at,
+                                "%s{\"lif\":\"web\",\"mac\":\"02:00:00:00:%02zx:%02zx\",\"addresses\":[\"10.0.%zu.%zu\"],"
+                                "\"host\":\"A\",\"stamp\":[%zu,\"B\"]}",
+                                i ? "," : "", round == 0 ? (i >> 8) & 0xff : 0xff, round == 0 ? i & 0xff : 0xff,
+                                round == 0 ? 1 + i / 250 : 200, round == 0 ? 2 + i % 250 : 2, round == 0 ? 100 + i : 50);
+                snprintf(buf + at, size - at, "]}],\"members\":[]}");
+                ck_assert_int_eq(config_from_json_ex(buf, strlen(buf), CONFIG_PARSE_MIRROR, &in, err, sizeof err), 0);
+                merge(c, in);
+        }
+        Router *r = config_find_router(c, "blue");
+        ck_assert_uint_eq(r->n_endpoints, cap);
+        ck_assert_ptr_nonnull(config_find_tomb(c, TOMB_ENDPOINT, "blue", "web/02:00:00:00:ff:ff"));
+        ck_assert_int_eq(config_to_state(c, &st, &len), 0);
+        ck_assert_int_eq(config_from_json_ex(st, len, CONFIG_PARSE_STATE, &back, err, sizeof err), 0);
+}
+END_TEST
+
 static Suite *mirror_suite(void)
 {
         Suite *s = suite_create("mirror");
@@ -426,6 +463,7 @@ static Suite *mirror_suite(void)
         tcase_add_test(tc, test_mirror_parse_strict);
         tcase_add_test(tc, test_tomb_set);
         tcase_add_test(tc, test_random_convergence);
+        tcase_add_test(tc, test_limits_after_merge);
         suite_add_tcase(s, tc);
         return s;
 }
