@@ -23,6 +23,7 @@ static void help(void)
                "  --peer-address ADDR  D-Bus address peers use to reach this host's peer socket\n"
                "                       (default: unix:path=PEER-SOCKET; e.g. unixexec:path=ssh,... across machines)\n"
                "  --peer-allow-uid UID also accept peer connections from this uid (root and dlrd's own always)\n"
+               "  --peer-rate N        calls per second one peer connection may make, bursts of 2N (default 2000)\n"
                "  --state-dir DIR      saved configuration (default: /var/lib/dlrd)\n"
                "  --uplink IFNAME      parent interface of VLAN LIFs\n"
                "  --debug              log debug messages\n"
@@ -40,7 +41,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 int main(int argc, char *argv[])
 {
-        enum { ARG_HOST_ID = 0x100, ARG_VTEP, ARG_BUS, ARG_PEER_SOCKET, ARG_STATE_DIR, ARG_UPLINK, ARG_PEER_ADDRESS, ARG_PEER_ALLOW_UID,
+        enum { ARG_HOST_ID = 0x100, ARG_VTEP, ARG_BUS, ARG_PEER_SOCKET, ARG_STATE_DIR, ARG_UPLINK, ARG_PEER_ADDRESS,
+                ARG_PEER_ALLOW_UID, ARG_PEER_RATE,
                 ARG_DEBUG, ARG_VERSION };
         static const struct option options[] = {
                 { "host-id", required_argument, NULL, ARG_HOST_ID },
@@ -51,6 +53,7 @@ int main(int argc, char *argv[])
                 { "uplink", required_argument, NULL, ARG_UPLINK },
                 { "peer-address", required_argument, NULL, ARG_PEER_ADDRESS },
                 { "peer-allow-uid", required_argument, NULL, ARG_PEER_ALLOW_UID },
+                { "peer-rate", required_argument, NULL, ARG_PEER_RATE },
                 { "debug", no_argument, NULL, ARG_DEBUG },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -72,6 +75,18 @@ int main(int argc, char *argv[])
                 case ARG_STATE_DIR: o.state_dir = optarg; break;
                 case ARG_UPLINK: o.uplink = optarg; break;
                 case ARG_PEER_ADDRESS: o.peer_address = optarg; break;
+                case ARG_PEER_RATE: {
+                        char *end;
+                        unsigned long v;
+                        errno = 0;
+                        v = strtoul(optarg, &end, 10);
+                        if (errno || end == optarg || *end || v == 0 || v > 1000000) {
+                                fprintf(stderr, "dlrd: --peer-rate: expected calls per second, 1-1000000\n");
+                                return EXIT_FAILURE;
+                        }
+                        o.peer_rate = (unsigned) v;
+                        break;
+                }
                 case ARG_PEER_ALLOW_UID: {
                         char *end;
                         unsigned long u;

@@ -75,6 +75,7 @@ int manager_new(const ManagerOptions *o, Manager **ret)
         m->state_dir = strdup_or_null(o->state_dir ? o->state_dir : "/var/lib/dlrd", &oom);
         m->uplink = strdup_or_null(o->uplink, &oom);
         m->peer_address_given = o->peer_address != NULL;
+        m->peer_rate = o->peer_rate;
         if (o->peer_address)
                 m->peer_address = strdup_or_null(o->peer_address, &oom);
         else if (m->peer_socket && asprintf(&m->peer_address, "unix:path=%s", m->peer_socket) < 0)

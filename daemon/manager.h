@@ -24,6 +24,7 @@ typedef struct ManagerOptions {
         const char *peer_address; /* how peers reach this host's peer socket; NULL = unix:path=<peer_socket> */
         const uid_t *peer_allow;  /* uids besides root and our own that may connect to the peer socket */
         size_t n_peer_allow;
+        unsigned peer_rate;       /* calls per second a peer connection may make; 0 = default */
 } ManagerOptions;
 
 typedef struct Peers Peers;
@@ -42,6 +43,7 @@ typedef struct Manager {
         char *uplink;
         char *peer_address;
         bool peer_address_given;
+        unsigned peer_rate;
         uid_t *peer_allow;
         size_t n_peer_allow;
         Peers *peers;

@@ -28,8 +28,7 @@
 #define CALL_TIMEOUT_USEC (300 * USEC_PER_SEC)
 #define HELLO_TIMEOUT_USEC (10 * USEC_PER_SEC)
 /* Per inbound connection: calls and bytes a peer may send, as token buckets (burst, refill per second). */
-#define RATE_CALLS_BURST 4000.0
-#define RATE_CALLS_PER_SEC 2000.0
+#define RATE_CALLS_PER_SEC_DEFAULT 2000u /* --peer-rate; the burst is twice the rate */
 #define RATE_BYTES_BURST (512.0 * 1024 * 1024)
 #define RATE_BYTES_PER_SEC (128.0 * 1024 * 1024)
 #define RATE_LOG_INTERVAL_USEC (5 * USEC_PER_SEC) /* at most one line this often per peer on refused calls */
@@ -65,6 +64,7 @@ struct Peers {
         size_t n_conns;
         uid_t *allow;
         size_t n_allow;
+        double rate; /* calls per second per inbound connection */
         SeqSeen *seen;
         size_t n_seen;
 };
@@ -464,7 +464,8 @@ static bool rate_take(PeerConn *c, size_t bytes)
         uint64_t now = mono_usec();
         double dt = (double) (now - c->refilled) / 1e6;
         c->refilled = now;
-        c->calls = MIN(RATE_CALLS_BURST, c->calls + dt * RATE_CALLS_PER_SEC);
+        double rate = c->peers->rate;
+        c->calls = MIN(2 * rate, c->calls + dt * rate);
         c->bytes = MIN(RATE_BYTES_BURST, c->bytes + dt * RATE_BYTES_PER_SEC);
         if (c->calls < 1.0 || c->bytes < (double) bytes)
                 return false;
@@ -657,7 +658,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         PeerConn *c = calloc(1, sizeof(PeerConn));
         if (!c)
                 return 0;
-        *c = (PeerConn) { .peers = p, .calls = RATE_CALLS_BURST, .bytes = RATE_BYTES_BURST, .refilled = mono_usec() };
+        *c = (PeerConn) { .peers = p, .calls = 2.0 * p->rate, .bytes = RATE_BYTES_BURST, .refilled = mono_usec() };
         r = sd_bus_new(&b);
         if (r >= 0)
                 r = sd_bus_set_fd(b, cfd, cfd);
@@ -730,6 +731,7 @@ int peers_start(Manager *m, const uid_t *allow, size_t n_allow)
                 return log_oom();
         p->m = m;
         p->listen_fd = -EBADF;
+        p->rate = m->peer_rate > 0 ? m->peer_rate : RATE_CALLS_PER_SEC_DEFAULT;
         m->peers = p;
         if (n_allow > 0) {
                 p->allow = malloc(n_allow * sizeof(uid_t));

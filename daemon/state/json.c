@@ -130,21 +130,49 @@ static int cmp_route(const void *a, const void *b)
         return ip_prefix_compare(&(*(Route *const *) a)->prefix, &(*(Route *const *) b)->prefix);
 }
 
+/* Next hops are stored in the order of LIF ids, which are this host's own; in a document they go in an order
+ * every host agrees on: gateway, then gateway-less first, then LIF name. */
+static int nexthop_doc_compare(const Router *r, const Nexthop *x, const Nexthop *y)
+{
+        int d = memcmp(x->gw, y->gw, sizeof x->gw);
+        if (d != 0)
+                return d;
+        if (x->has_gw != y->has_gw)
+                return x->has_gw ? 1 : -1;
+        const Lif *lx = x->lif ? router_find_lif_by_id(r, x->lif) : NULL;
+        const Lif *ly = y->lif ? router_find_lif_by_id(r, y->lif) : NULL;
+        return strcmp(lx ? lx->name : "", ly ? ly->name : "");
+}
+
 static void put_route(Buf *b, const Config *c, const Router *r, const Route *rt)
 {
         const Nexthop *nh = route_nexthops(rt);
+        const Nexthop *order[DLR_NEXTHOPS_MAX];
+        unsigned n = 0;
 
+        /* Insertion sort: at most 32, and no shared state (this also runs on the record thread). */
+        for (unsigned j = 0; j < rt->n_nexthops && j < DLR_NEXTHOPS_MAX; j++)
+                order[n++] = &nh[j];
+        for (unsigned j = 1; j < n; j++) {
+                const Nexthop *x = order[j];
+                unsigned k = j;
+                while (k > 0 && nexthop_doc_compare(r, order[k - 1], x) > 0) {
+                        order[k] = order[k - 1];
+                        k--;
+                }
+                order[k] = x;
+        }
         PUTS(b, "{\"prefix\":\"");
         put_addr(b, rt->prefix.family, rt->prefix.addr, rt->prefix.plen);
         PUTS(b, "\",\"nexthops\":[");
-        for (unsigned j = 0; j < rt->n_nexthops; j++) {
-                const Lif *l = nh[j].lif ? router_find_lif_by_id(r, nh[j].lif) : NULL;
+        for (unsigned j = 0; j < n; j++) {
+                const Lif *l = order[j]->lif ? router_find_lif_by_id(r, order[j]->lif) : NULL;
 
                 if (j > 0)
                         put(b, ",", 1);
                 PUTS(b, "{\"gateway\":\"");
-                if (nh[j].has_gw)
-                        put_addr(b, rt->prefix.family, nh[j].gw, -1);
+                if (order[j]->has_gw)
+                        put_addr(b, rt->prefix.family, order[j]->gw, -1);
                 PUTS(b, "\",\"lif\":");
                 put_string(b, l ? l->name : "");
                 put(b, "}", 1);

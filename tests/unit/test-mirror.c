@@ -447,6 +447,23 @@ START_TEST(test_limits_after_merge)
 }
 END_TEST
 
+
+/* LIF ids are each host's own: a route's next hops print in the same order whatever ids the LIFs got. */
+START_TEST(test_nexthop_order_host_independent)
+{
+        _cleanup_(config_freep) Config *a = config_new(), *b = config_new();
+#define ECMP "{\"prefix\":\"10.9.0.0/16\",\"nexthops\":[{\"gateway\":\"10.0.0.254\",\"lif\":\"web\"}," \
+             "{\"gateway\":\"10.0.0.254\",\"lif\":\"db\"}],\"stamp\":[9,\"A\"]}"
+        merge(a, doc(BLUE("[1,\"A\"]", WEB("5000", "[2,\"A\"]") "," DB("5001", "[3,\"A\"]"), ECMP), NULL, NULL));
+        merge(b, doc(BLUE("[1,\"A\"]", DB("5001", "[3,\"A\"]") "," WEB("5000", "[2,\"A\"]"), ECMP), NULL, NULL));
+#undef ECMP
+        ck_assert_uint_ne(router_find_lif(config_find_router(a, "blue"), "web")->id,
+                router_find_lif(config_find_router(b, "blue"), "web")->id);
+        _cleanup_free_ char *ca = canon(a), *cb = canon(b);
+        ck_assert_str_eq(ca, cb);
+}
+END_TEST
+
 static Suite *mirror_suite(void)
 {
         Suite *s = suite_create("mirror");
@@ -464,6 +481,7 @@ static Suite *mirror_suite(void)
         tcase_add_test(tc, test_tomb_set);
         tcase_add_test(tc, test_random_convergence);
         tcase_add_test(tc, test_limits_after_merge);
+        tcase_add_test(tc, test_nexthop_order_host_independent);
         suite_add_tcase(s, tc);
         return s;
 }
