@@ -202,7 +202,7 @@ static void publish_router(Manager *m, const Router *r)
         if (delta_router(m->config, r, &doc, &len) >= 0)
                 publish(m, doc);
         else
-                peers_sync_all(m->peers);
+                peers_resync_all(m->peers);
 }
 
 static void publish_tomb(Manager *m, TombKind kind, const char *router, const char *key)
@@ -212,7 +212,7 @@ static void publish_tomb(Manager *m, TombKind kind, const char *router, const ch
         if (delta_tomb(m->config, kind, router, key, &doc, &len) >= 0)
                 publish(m, doc);
         else
-                peers_sync_all(m->peers);
+                peers_resync_all(m->peers);
 }
 
 static void publish_all(Manager *m)
@@ -222,7 +222,7 @@ static void publish_all(Manager *m)
         if (config_to_mirror(m->config, &doc, &len) >= 0)
                 publish(m, doc);
         else
-                peers_sync_all(m->peers);
+                peers_resync_all(m->peers);
 }
 
 /* Records the tombstone a deletion leaves; taken back if the deletion fails. */

@@ -9,9 +9,11 @@
  *
  *   hello HOST VTEP            Hello(ss)
  *   digest                     Digest()
+ *   status                     Status(): prints "ok DIGEST HOST=SEQ,..." (the vector sorted as sent)
  *   state                      GetState()
  *   merge ORIGIN SEQ FILE      Merge(sts) with the contents of FILE ("-": standard input, read once and
  *                              reused by every later "-")
+ *   putstate ORIGIN SEEN FILE  PutState(sa(st)s); SEEN is HOST=SEQ[,HOST=SEQ...] or "-" for none
  *   burst N ORIGIN SEQ FILE    N Merge calls with the same arguments, all sent before any reply is read
  *                              (N at most 1000000), then every reply collected
  *
@@ -59,8 +61,8 @@ typedef struct Client {
 static void usage(FILE *f)
 {
         fputs("usage: peer-call [--timeout SECONDS] ADDRESS [--hello HOST VTEP] CALL...\n"
-              "  CALL: hello HOST VTEP | digest | state | merge ORIGIN SEQ FILE|-\n"
-              "        | burst N ORIGIN SEQ FILE|-\n",
+              "  CALL: hello HOST VTEP | digest | status | state | merge ORIGIN SEQ FILE|-\n"
+              "        | putstate ORIGIN HOST=SEQ,...|- FILE|- | burst N ORIGIN SEQ FILE|-\n",
                 f);
 }
 
@@ -246,6 +248,90 @@ static int call_merge(Client *c, const char *origin, uint64_t seq, const char *d
         return EXIT_OK;
 }
 
+/* Status(): the digest, then the vector as HOST=SEQ joined by commas. */
+static int call_status(Client *c)
+{
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        const char *digest, *host;
+        uint64_t seq;
+        int r;
+
+        r = sd_bus_call_method(c->bus, NULL, PEER_PATH, PEER_INTERFACE, "Status", &error, &reply, "");
+        if (r < 0) {
+                int ret = report_failure(c, r, &error);
+                sd_bus_error_free(&error);
+                return ret;
+        }
+        r = sd_bus_message_read(reply, "s", &digest);
+        if (r >= 0) {
+                printf("ok %s ", digest);
+                r = sd_bus_message_enter_container(reply, 'a', "(st)");
+        }
+        for (bool first = true; r >= 0 && (r = sd_bus_message_read(reply, "(st)", &host, &seq)) > 0; first = false)
+                printf("%s%s=%" PRIu64, first ? "" : ",", host, seq);
+        putchar('\n');
+        sd_bus_message_unref(reply);
+        if (r < 0) {
+                fprintf(stderr, "peer-call: Status: unexpected reply: %s\n", strerror(-r));
+                return EXIT_ERROR_REPLY;
+        }
+        return EXIT_OK;
+}
+
+/* Appends SEEN (HOST=SEQ,... or "-") as a(st). Host names are sent as given, so tests can send bad ones. */
+static int append_seen(sd_bus_message *m, const char *seen)
+{
+        int r = sd_bus_message_open_container(m, 'a', "(st)");
+        char *copy = strcmp(seen, "-") == 0 ? NULL : strdup(seen), *save = NULL;
+
+        if (strcmp(seen, "-") != 0 && !copy)
+                return -ENOMEM;
+        for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; r >= 0 && t; t = strtok_r(NULL, ",", &save)) {
+                char *eq = strrchr(t, '=');
+                uint64_t seq;
+                if (!eq || parse_u64(eq + 1, UINT64_MAX, &seq) < 0) {
+                        r = -EINVAL;
+                        break;
+                }
+                *eq = 0;
+                r = sd_bus_message_append(m, "(st)", t, seq);
+        }
+        free(copy);
+        return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
+static int call_put_state(Client *c, const char *origin, const char *seen, const char *doc)
+{
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = NULL, *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(c->bus, &m, NULL, PEER_PATH, PEER_INTERFACE, "PutState");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", origin);
+        if (r >= 0)
+                r = append_seen(m, seen);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", doc);
+        if (r < 0) {
+                sd_bus_message_unref(m);
+                fprintf(stderr, "peer-call: building PutState: %s\n",
+                        r == -EINVAL ? "SEEN must be HOST=SEQ[,HOST=SEQ...] or -" : strerror(-r));
+                return EXIT_USAGE;
+        }
+        r = sd_bus_call(c->bus, m, c->timeout_usec, &error, &reply);
+        sd_bus_message_unref(m);
+        if (r < 0) {
+                int ret = report_failure(c, r, &error);
+                sd_bus_error_free(&error);
+                return ret;
+        }
+        sd_bus_message_unref(reply);
+        puts("ok");
+        return EXIT_OK;
+}
+
 typedef struct Burst {
         uint64_t answered, ok;
         size_t n_names;
@@ -334,8 +420,8 @@ static int run_call(Client *c, int argc, char **argv, int *i)
 {
         const char *verb = argv[*i];
         int need = strcmp(verb, "hello") == 0 ? 2
-                : strcmp(verb, "digest") == 0 || strcmp(verb, "state") == 0 ? 0
-                : strcmp(verb, "merge") == 0 ? 3
+                : strcmp(verb, "digest") == 0 || strcmp(verb, "state") == 0 || strcmp(verb, "status") == 0 ? 0
+                : strcmp(verb, "merge") == 0 || strcmp(verb, "putstate") == 0 ? 3
                 : strcmp(verb, "burst") == 0 ? 4
                 : -1;
         uint64_t seq = 0, n = 0;
@@ -357,6 +443,8 @@ static int run_call(Client *c, int argc, char **argv, int *i)
                 return call_simple(c, "Digest", NULL, NULL);
         if (strcmp(verb, "state") == 0)
                 return call_simple(c, "GetState", NULL, NULL);
+        if (strcmp(verb, "status") == 0)
+                return call_status(c);
 
         bool burst = strcmp(verb, "burst") == 0;
         if (burst && (parse_u64(a[0], BURST_MAX, &n) < 0 || n == 0)) {
@@ -365,7 +453,8 @@ static int run_call(Client *c, int argc, char **argv, int *i)
         }
         if (burst)
                 a++;
-        if (parse_u64(a[1], UINT64_MAX, &seq) < 0) {
+        bool put = strcmp(verb, "putstate") == 0;
+        if (!put && parse_u64(a[1], UINT64_MAX, &seq) < 0) {
                 fprintf(stderr, "peer-call: %s: SEQ must be a whole number, not '%s'\n", verb, a[1]);
                 return EXIT_USAGE;
         }
@@ -375,7 +464,9 @@ static int run_call(Client *c, int argc, char **argv, int *i)
                         r == -EINVAL ? "it holds a NUL byte" : strerror(-r));
                 return EXIT_USAGE;
         }
-        ret = burst ? call_burst(c, n, a[0], seq, doc) : call_merge(c, a[0], seq, doc);
+        ret = burst ? call_burst(c, n, a[0], seq, doc)
+                : put ? call_put_state(c, a[0], a[1], doc)
+                      : call_merge(c, a[0], seq, doc);
         if (owned)
                 free(doc);
         return ret;

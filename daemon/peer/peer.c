@@ -14,6 +14,7 @@
 
 #include "manager.h"
 #include "peer.h"
+#include "seen.h"
 #include "shared/cleanup.h"
 #include "shared/log.h"
 #include "shared/time.h"
@@ -22,6 +23,9 @@
 #define USEC_PER_SEC 1000000ULL
 #define PEER_PATH "/org/dlrd1"
 #define SYNC_INTERVAL_USEC (5 * USEC_PER_SEC)
+/* After a comparison found a difference that changes still on their way could explain, the next one comes
+ * this soon; by then they have arrived, or the difference is real. */
+#define RECHECK_USEC (1 * USEC_PER_SEC)
 #define BACKOFF_MIN_MSEC 100u
 #define BACKOFF_MAX_MSEC 10000u
 #define INBOUND_MAX 256u
@@ -46,15 +50,18 @@ typedef struct PeerConn {
         uint64_t last_match; /* realtime usec: when a digest comparison that found us equal was sent */
         uint64_t digest_sent;
         char digest[65]; /* outbound: what the peer last said its Digest was */
+        /* Outbound: the pushes to this peer may have a gap (not connected at a change, a push refused), so
+         * pushes wait and the next comparison exchanges whole states. */
+        bool need_full;
+        /* Outbound: the last comparison found a difference; what both sides had seen then, and the vector
+         * the peer reported with the comparison that is pulling its state now. */
+        bool suspect;
+        SeenVec mine_then, theirs_then, pulling;
+        sd_event_source *recheck;
         double calls, bytes; /* inbound token buckets */
         uint64_t refilled;
         uint64_t refused, refused_logged; /* inbound: calls refused since the last line about them; when */
 } PeerConn;
-
-typedef struct SeqSeen {
-        char *host;
-        uint64_t seq;
-} SeqSeen;
 
 struct Peers {
         Manager *m;
@@ -65,8 +72,9 @@ struct Peers {
         uid_t *allow;
         size_t n_allow;
         double rate; /* calls per second per inbound connection */
-        SeqSeen *seen;
-        size_t n_seen;
+        SeenVec seen;     /* newest change merged from each host, by push or state exchange */
+        uint64_t own_seq; /* newest change of this host's own that was sent out */
+        uint64_t full_exchanges;
 };
 
 static uint64_t realtime_usec(void)
@@ -79,6 +87,43 @@ static uint64_t mono_usec(void)
         return now(CLOCK_MONOTONIC);
 }
 
+/* This host's own vector: its own newest change and the newest merged from everyone else. */
+static int seen_mine(const Peers *p, SeenVec *ret)
+{
+        SeenVec s = {};
+        int r = seen_raise(&s, p->m->host_id, p->own_seq);
+        for (size_t i = 0; r >= 0 && i < p->seen.n; i++)
+                if (p->seen.v[i].seq > 0 && !streq(p->seen.v[i].host, p->m->host_id))
+                        r = seen_raise(&s, p->seen.v[i].host, p->seen.v[i].seq);
+        if (r < 0) {
+                seen_clear(&s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+/* Everything a peer's vector says it had is now here too (its state was merged). */
+static int seen_merge(Peers *p, const SeenVec *theirs)
+{
+        for (size_t i = 0; i < theirs->n; i++) {
+                if (streq(theirs->v[i].host, p->m->host_id))
+                        p->own_seq = MAX(p->own_seq, theirs->v[i].seq);
+                else if (seen_raise(&p->seen, theirs->v[i].host, theirs->v[i].seq) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static void conn_forget_suspicion(PeerConn *c)
+{
+        c->suspect = false;
+        seen_clear(&c->mine_then);
+        seen_clear(&c->theirs_then);
+        if (c->recheck)
+                (void) sd_event_source_set_enabled(c->recheck, SD_EVENT_OFF);
+}
+
 static void conn_close_bus(PeerConn *c)
 {
         if (c->bus) {
@@ -86,6 +131,10 @@ static void conn_close_bus(PeerConn *c)
                 c->bus = NULL;
         }
         c->ready = c->syncing = c->sync_again = false;
+        /* Pushes sent meanwhile are lost: the next connection starts with a whole-state exchange. */
+        c->need_full = true;
+        conn_forget_suspicion(c);
+        seen_clear(&c->pulling);
 }
 
 static PeerConn *conn_free(PeerConn *c)
@@ -94,6 +143,7 @@ static PeerConn *conn_free(PeerConn *c)
                 return NULL;
         conn_close_bus(c);
         sd_event_source_disable_unref(c->retry);
+        sd_event_source_disable_unref(c->recheck);
         free(c->host);
         free(c->address);
         free(c);
@@ -131,6 +181,7 @@ static void emit_peers_changed(Peers *p)
 
 static int conn_connect(PeerConn *c);
 static void conn_sync(PeerConn *c);
+static int on_recheck(sd_event_source *s, uint64_t usec, void *userdata);
 
 static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
 {
@@ -255,59 +306,128 @@ static int on_push_state_reply(sd_bus_message *reply, void *userdata, sd_bus_err
         return 0;
 }
 
+/* Sends this host's whole state, with the vector it covers, over c. */
+static int conn_put_state(PeerConn *c, sd_bus_message_handler_t callback)
+{
+        Peers *p = c->peers;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        _cleanup_free_ char *doc = NULL;
+        SeenVec mine = {};
+        size_t len;
+        int r;
+
+        r = config_to_mirror(p->m->config, &doc, &len);
+        if (r >= 0)
+                r = seen_mine(p, &mine);
+        if (r >= 0)
+                r = sd_bus_message_new_method_call(c->bus, &call, NULL, PEER_PATH, DLRD_PEER_INTERFACE, "PutState");
+        if (r >= 0)
+                r = sd_bus_message_append(call, "s", p->m->host_id);
+        if (r >= 0)
+                r = seen_append(call, &mine);
+        if (r >= 0)
+                r = sd_bus_message_append(call, "s", doc);
+        if (r >= 0)
+                r = sd_bus_call_async(c->bus, NULL, call, callback, c, 0);
+        seen_clear(&mine);
+        if (r >= 0)
+                /* Everything up to now is in this state: later changes can be pushed one by one again. */
+                c->need_full = false;
+        return r;
+}
+
 static int on_state_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
 {
         PeerConn *c = userdata;
-        Manager *m = c->peers->m;
+        Peers *p = c->peers;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
-        _cleanup_free_ char *mine = NULL;
         const char *doc;
         DlrError de = {};
-        size_t len;
 
         if (e || sd_bus_message_read(reply, "s", &doc) < 0) {
                 log_warning("peer=%s: fetching its state: %s", c->host, e && e->message ? e->message : "bad reply");
+                seen_clear(&c->pulling);
                 conn_sync_done(c);
                 return 0;
         }
-        if (manager_peer_merge(m, c->host, doc, strlen(doc), &de) < 0)
+        if (manager_peer_merge(p->m, c->host, doc, strlen(doc), &de) < 0)
                 log_warning("peer=%s: its state was refused: %s", c->host, de.msg);
+        else if (seen_merge(p, &c->pulling) < 0)
+                log_oom();
+        seen_clear(&c->pulling);
 
         /* Whatever it lacks, it takes from ours the same way. */
-        if (config_to_mirror(m->config, &mine, &len) < 0 ||
-                        sd_bus_call_method_async(c->bus, NULL, NULL, PEER_PATH, DLRD_PEER_INTERFACE, "Merge",
-                                on_push_state_reply, c, "sts", m->host_id, (uint64_t) 0, mine) < 0) {
+        if (conn_put_state(c, on_push_state_reply) < 0)
                 conn_sync_done(c);
-                return 0;
-        }
         return 0;
 }
 
-static int on_digest_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+static int on_status_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
 {
         PeerConn *c = userdata;
-        Manager *m = c->peers->m;
+        Peers *p = c->peers;
+        Manager *m = p->m;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
         const char *digest;
+        SeenVec theirs = {}, mine = {};
 
-        if (e || sd_bus_message_read(reply, "s", &digest) < 0) {
+        if (e || sd_bus_message_read(reply, "s", &digest) < 0 || seen_read(reply, &theirs) < 0) {
+                if (e)
+                        log_debug("peer=%s: comparing states: %s", c->host, e->message ? e->message : e->name);
+                else
+                        log_warning("peer=%s: comparing states: bad reply", c->host);
                 conn_sync_done(c);
                 return 0;
         }
         snprintf(c->digest, sizeof c->digest, "%s", digest);
         if (streq(digest, manager_digest(m))) {
                 c->last_match = c->digest_sent;
+                c->need_full = false;
+                conn_forget_suspicion(c);
+                seen_clear(&theirs);
                 conn_sync_done(c);
                 return 0;
         }
-        log_debug("peer=%s: digests differ, fetching its state", c->host);
-        if (sd_bus_call_method_async(c->bus, NULL, NULL, PEER_PATH, DLRD_PEER_INTERFACE, "GetState", on_state_reply, c,
-                            "") < 0)
+        if (seen_mine(p, &mine) < 0) {
+                seen_clear(&theirs);
                 conn_sync_done(c);
+                return 0;
+        }
+        if (c->need_full || seen_difference_is_real(c->suspect, &c->mine_then, &c->theirs_then, &mine, &theirs)) {
+                p->full_exchanges++;
+                log_info("peer=%s: states differ (%s), exchanging them whole", c->host,
+                        c->need_full ? "reconnected or a change was not taken" : "not explained by changes in flight");
+                conn_forget_suspicion(c);
+                seen_clear(&mine);
+                seen_clear(&c->pulling);
+                c->pulling = theirs;
+                if (sd_bus_call_method_async(c->bus, NULL, NULL, PEER_PATH, DLRD_PEER_INTERFACE, "GetState",
+                                    on_state_reply, c, "") < 0) {
+                        seen_clear(&c->pulling);
+                        conn_sync_done(c);
+                }
+                return 0;
+        }
+        /* Probably changes on their way: remember what each side had, and look again soon. */
+        bool first = !c->suspect;
+        conn_forget_suspicion(c);
+        c->suspect = true;
+        c->mine_then = mine;
+        c->theirs_then = theirs;
+        log_debug("peer=%s: states differ, checking again", c->host);
+        if (first) {
+                uint64_t when = mono_usec() + RECHECK_USEC;
+                if (c->recheck)
+                        (void) sd_event_source_set_time(c->recheck, when),
+                                sd_event_source_set_enabled(c->recheck, SD_EVENT_ONESHOT);
+                else
+                        (void) sd_event_add_time(m->event, &c->recheck, CLOCK_MONOTONIC, when, 10000, on_recheck, c);
+        }
+        conn_sync_done(c);
         return 0;
 }
 
-/* Compares digests; on a difference pulls the peer's state, merges it, and sends ours back. */
+/* Compares states (Digest and what each side has seen); see on_status_reply. */
 static void conn_sync(PeerConn *c)
 {
         if (!c->ready)
@@ -318,9 +438,15 @@ static void conn_sync(PeerConn *c)
         }
         c->digest_sent = realtime_usec();
         c->syncing = true;
-        if (sd_bus_call_method_async(c->bus, NULL, NULL, PEER_PATH, DLRD_PEER_INTERFACE, "Digest", on_digest_reply, c,
+        if (sd_bus_call_method_async(c->bus, NULL, NULL, PEER_PATH, DLRD_PEER_INTERFACE, "Status", on_status_reply, c,
                             "") < 0)
                 c->syncing = false;
+}
+
+static int on_recheck(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        conn_sync(userdata);
+        return 0;
 }
 
 static int on_push_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
@@ -329,8 +455,9 @@ static int on_push_reply(sd_bus_message *reply, void *userdata, sd_bus_error *re
         const sd_bus_error *e = sd_bus_message_get_error(reply);
 
         if (e) {
-                /* The peer missed this change: the digest comparison repairs it. */
+                /* The peer missed this change: whole states are exchanged next. */
                 log_warning("peer=%s: change not taken: %s", c->host, e->message ? e->message : e->name);
+                c->need_full = true;
                 conn_sync(c);
         }
         return 0;
@@ -340,13 +467,21 @@ void peers_broadcast(Peers *p, const char *doc, uint64_t seq)
 {
         if (!p)
                 return;
+        p->own_seq = MAX(p->own_seq, seq);
         for (size_t i = 0; i < p->n_conns; i++) {
                 PeerConn *c = p->conns[i];
-                if (!c->outbound || !c->ready)
+                if (!c->outbound)
                         continue;
+                /* Not connected, or a whole-state exchange pending: that exchange carries this change. */
+                if (!c->ready || c->need_full) {
+                        c->need_full = true;
+                        continue;
+                }
                 if (sd_bus_call_method_async(c->bus, NULL, NULL, PEER_PATH, DLRD_PEER_INTERFACE, "Merge", on_push_reply,
-                                    c, "sts", p->m->host_id, seq, doc) < 0)
+                                    c, "sts", p->m->host_id, seq, doc) < 0) {
+                        c->need_full = true;
                         conn_sync(c);
+                }
         }
 }
 
@@ -355,6 +490,15 @@ void peers_sync_all(Peers *p)
         for (size_t i = 0; p && i < p->n_conns; i++)
                 if (p->conns[i]->outbound)
                         conn_sync(p->conns[i]);
+}
+
+void peers_resync_all(Peers *p)
+{
+        for (size_t i = 0; p && i < p->n_conns; i++)
+                if (p->conns[i]->outbound) {
+                        p->conns[i]->need_full = true;
+                        conn_sync(p->conns[i]);
+                }
 }
 
 static PeerConn *find_outbound(Peers *p, const char *host)
@@ -535,6 +679,25 @@ static int method_digest(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         return sd_bus_reply_method_return(msg, "s", manager_digest(c->peers->m));
 }
 
+static int method_status(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        PeerConn *c = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        SeenVec mine = {};
+        int r = check_call(msg, c, 0, true, error);
+        if (r < 0)
+                return r;
+        r = seen_mine(c->peers, &mine);
+        if (r >= 0)
+                r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", manager_digest(c->peers->m));
+        if (r >= 0)
+                r = seen_append(reply, &mine);
+        seen_clear(&mine);
+        return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
+}
+
 static int method_get_state(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         PeerConn *c = userdata;
@@ -549,21 +712,6 @@ static int method_get_state(sd_bus_message *msg, void *userdata, sd_bus_error *e
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(msg, "s", doc);
-}
-
-static SeqSeen *seen_for(Peers *p, const char *host)
-{
-        for (size_t i = 0; i < p->n_seen; i++)
-                if (streq(p->seen[i].host, host))
-                        return &p->seen[i];
-        SeqSeen *n = realloc(p->seen, (p->n_seen + 1) * sizeof(SeqSeen));
-        if (!n)
-                return NULL;
-        p->seen = n;
-        n[p->n_seen] = (SeqSeen) { .host = strdup(host) };
-        if (!n[p->n_seen].host)
-                return NULL;
-        return &n[p->n_seen++];
 }
 
 static int method_merge(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -590,7 +738,7 @@ static int method_merge(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 return sd_bus_error_set(error, "org.dlrd1.Error.InvalidArgument", "document too large");
         SeqSeen *s = NULL;
         if (seq > 0) {
-                s = seen_for(p, origin);
+                s = seen_for(&p->seen, origin);
                 if (!s)
                         return -ENOMEM;
                 if (seq <= s->seq) {
@@ -608,15 +756,56 @@ static int method_merge(sd_bus_message *msg, void *userdata, sd_bus_error *error
         return sd_bus_reply_method_return(msg, "");
 }
 
+/* A peer's whole state and the vector of changes it covers: merged, after which this host has seen
+ * everything the vector names (later pushes of older changes are replays). */
+static int method_put_state(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        PeerConn *c = userdata;
+        Peers *p = c->peers;
+        SeenVec seen = {};
+        const char *origin, *doc;
+        DlrError e = {};
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &origin);
+        if (r < 0)
+                return r;
+        r = seen_read(msg, &seen);
+        if (r < 0)
+                return sd_bus_error_set(error, "org.dlrd1.Error.InvalidArgument",
+                        "bad vector: at most 4096 distinct valid host ids");
+        r = sd_bus_message_read(msg, "s", &doc);
+        size_t len = r < 0 ? 0 : strlen(doc);
+        if (r >= 0)
+                r = check_call(msg, c, len, true, error);
+        if (r >= 0 && !streq(origin, c->host))
+                r = sd_bus_error_setf(error, "org.dlrd1.Error.InvalidArgument", "origin %s is not this peer (%s)",
+                        origin, c->host);
+        if (r >= 0 && len > PEER_DOC_MAX)
+                r = sd_bus_error_set(error, "org.dlrd1.Error.InvalidArgument", "document too large");
+        if (r >= 0 && manager_peer_merge(p->m, origin, doc, len, &e) < 0)
+                r = sd_bus_error_set(error, dlr_error_kind_to_string(e.kind) ? dlr_error_kind_to_string(e.kind)
+                                                                             : "org.dlrd1.Error.Internal",
+                        e.msg);
+        if (r >= 0 && seen_merge(p, &seen) < 0)
+                r = -ENOMEM;
+        seen_clear(&seen);
+        return r < 0 ? r : sd_bus_reply_method_return(msg, "");
+}
+
 static const sd_bus_vtable peer_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_NAMES("Hello", "ss", SD_BUS_PARAM(host) SD_BUS_PARAM(vtep), "ss",
                 SD_BUS_PARAM(host) SD_BUS_PARAM(vtep), method_hello, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Digest", "", , "s", SD_BUS_PARAM(digest), method_digest, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Status", "", , "sa(st)", SD_BUS_PARAM(digest) SD_BUS_PARAM(seen), method_status,
+                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("GetState", "", , "s", SD_BUS_PARAM(state), method_get_state,
                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Merge", "sts", SD_BUS_PARAM(origin) SD_BUS_PARAM(seq) SD_BUS_PARAM(document), "", ,
                 method_merge, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("PutState", "sa(st)s", SD_BUS_PARAM(origin) SD_BUS_PARAM(seen) SD_BUS_PARAM(document),
+                "", , method_put_state, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 
@@ -765,9 +954,7 @@ void peers_free(Peers *p)
         sd_event_source_disable_unref(p->timer);
         if (p->listen_fd >= 0)
                 close(p->listen_fd);
-        for (size_t i = 0; i < p->n_seen; i++)
-                free(p->seen[i].host);
-        free(p->seen);
+        seen_clear(&p->seen);
         free(p->allow);
         free(p);
 }

@@ -34,5 +34,7 @@ int peers_append_digests(Peers *p, sd_bus_message *reply);
 /* Latest time (realtime usec) before which every member has confirmed holding this host's configuration,
  * or 0 when some member has not: tombstones older than that can go. */
 uint64_t peers_confirmed_before(Peers *p);
-/* Compare digests with every connected member now rather than at the next periodic check. */
+/* Compare states with every connected member now rather than at the next periodic check. */
 void peers_sync_all(Peers *p);
+/* A change could not be pushed as a document: exchange whole states with every member. */
+void peers_resync_all(Peers *p);
