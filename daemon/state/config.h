@@ -91,6 +91,57 @@ typedef struct Endpoint {
 #define DLR_ENDPOINT_ADDRESSES_MAX 16u
 #define DLR_ENDPOINTS_PER_LIF_MAX 4096u
 
+/* The distributed firewall (DESIGN §3 AddRule): per router, rules ordered by (priority, name), first match
+ * wins, then the router's default action. */
+typedef enum RuleProtocol {
+        RULE_PROTO_ANY,
+        RULE_PROTO_TCP,
+        RULE_PROTO_UDP,
+        RULE_PROTO_ICMP,
+        RULE_PROTO_ICMPV6,
+        _RULE_PROTO_MAX,
+        _RULE_PROTO_INVALID = -EINVAL,
+} RuleProtocol;
+
+typedef enum RuleAction {
+        RULE_ACTION_ALLOW,
+        RULE_ACTION_DROP,
+        RULE_ACTION_REJECT,
+        _RULE_ACTION_MAX,
+        _RULE_ACTION_INVALID = -EINVAL,
+} RuleAction;
+
+const char *rule_protocol_to_string(RuleProtocol p);
+RuleProtocol rule_protocol_from_string(const char *s);
+const char *rule_action_to_string(RuleAction a);
+RuleAction rule_action_from_string(const char *s);
+
+typedef struct PortRange {
+        uint16_t first, last; /* first <= last; 1..65535 */
+} PortRange;
+
+#define DLR_RULES_MAX 65536u          /* per router */
+#define DLR_RULE_ADDRESSES_MAX 4096u  /* per source or destination list */
+#define DLR_RULE_PORTS_MAX 256u       /* ranges per rule */
+#define DLR_RULE_PRIORITY_DEFAULT 1000u
+
+typedef struct Rule {
+        char *name;
+        uint32_t priority; /* lower first; equal priorities ordered by name */
+        IpPrefix *source;  /* canonical (no host bits), sorted, without duplicates; none = any */
+        size_t n_source;
+        IpPrefix *destination;
+        size_t n_destination;
+        RuleProtocol protocol;
+        PortRange *ports; /* destination ports, sorted, not overlapping; tcp and udp only; none = any */
+        size_t n_ports;
+        RuleAction action;
+        Stamp stamp;
+} Rule;
+
+#define RULE_FAMILY_IPV4 1u
+#define RULE_FAMILY_IPV6 2u
+
 typedef struct Router {
         char *name;
         uint32_t table_config; /* as given; 0 = allocate */
@@ -102,6 +153,10 @@ typedef struct Router {
         RouteTable routes;
         Endpoint **endpoints;
         size_t n_endpoints;
+        Rule **rules; /* sorted by (priority, name) */
+        size_t n_rules;
+        RuleAction default_action; /* initially allow */
+        Stamp default_stamp;       /* {0, 0} while never set */
 } Router;
 
 /* A host of the cluster: mirrored configuration like everything else. */
@@ -121,6 +176,7 @@ typedef enum TombKind {
         TOMB_ROUTE,
         TOMB_MEMBER,
         TOMB_ENDPOINT, /* key: "<lif>/<mac>" */
+        TOMB_RULE,     /* key: the rule name */
         _TOMB_KIND_MAX,
         _TOMB_KIND_INVALID = -EINVAL,
 } TombKind;
@@ -309,6 +365,28 @@ int router_add_endpoint(Router *r, Endpoint *e);
 Endpoint *router_detach_endpoint(Router *r, uint16_t lif, const uint8_t mac[6]);
 /* The tombstone key of an endpoint: "<lif name>/<mac>". */
 void endpoint_key(const char *lif, const uint8_t mac[6], char ret[DLR_NAME_MAX + 20]);
+
+/* Firewall rules. */
+/* Parses "22,80,8000-8080" (ports 1..65535, ranges first-last) into sorted, merged ranges; -EINVAL with
+ * *ret_error. An empty string is refused. */
+int rule_ports_parse(const char *s, PortRange **ret, size_t *ret_n, const char **ret_error);
+/* The canonical text of a port list ("22,80,8000-8080"); -ENOMEM. */
+int rule_ports_format(const PortRange *p, size_t n, char **ret);
+/* The address families a rule can match: RULE_FAMILY_* bits; 0 when it can match nothing (refused). */
+unsigned rule_families(const Rule *r);
+/* Checks a rule built from input (names, lists, protocol/ports/family consistency, limits). -EINVAL with
+ * *ret_error. */
+int rule_check(const Rule *r, const char **ret_error);
+Rule *rule_free(Rule *r);
+Rule *rule_copy(const Rule *r);
+bool rule_equal(const Rule *a, const Rule *b); /* everything but the stamp */
+Rule *router_find_rule(const Router *r, const char *name);
+/* Index of a rule in r->rules, or -ENOENT. */
+int router_rule_index(const Router *r, const char *name);
+/* Inserts a rule in (priority, name) order, replacing one of the same name (moved to *ret_old if given, else
+ * freed). The router takes ownership. -ENOSPC beyond DLR_RULES_MAX, -ENOMEM. */
+int router_put_rule(Router *r, Rule *rule, Rule **ret_old);
+Rule *router_detach_rule(Router *r, const char *name);
 
 Port *config_find_port(const Config *c, const char *ifname);
 int config_add_port(Config *c, const char *ifname, const char *router, const char *lif);
