@@ -106,5 +106,6 @@ int verb_lif_list(Ctl *c, char **args, unsigned n);
 int verb_route_list(Ctl *c, char **args, unsigned n);
 int verb_endpoint_list(Ctl *c, char **args, unsigned n);
 int verb_peer_list(Ctl *c, char **args, unsigned n);
+int verb_rule_list(Ctl *c, char **args, unsigned n);
 int verb_export(Ctl *c, char **args, unsigned n);
 int verb_status(Ctl *c, char **args, unsigned n);

@@ -40,6 +40,8 @@ static const Verb verbs[] = {
         { "rule", "add", 3, ARGS_UNLIMITED, verb_rule_add, "ROUTER NAME KEY=VALUE...",
                 "Add or replace a firewall rule" },
         { "rule", "delete", 2, 2, verb_rule_delete, "ROUTER NAME", "Delete a firewall rule" },
+        { "rule", "list", 1, 1, verb_rule_list, "ROUTER",
+                "List a router's firewall rules in order, with packet and byte counters" },
         { "default-action", NULL, 2, 2, verb_default_action, "ROUTER allow|drop|reject",
                 "Set what the firewall does when no rule matches" },
         { "export", NULL, 0, 0, verb_export, "", "Print the whole configuration as JSON" },

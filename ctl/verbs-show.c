@@ -18,6 +18,7 @@ typedef struct Column {
         /* Formats the member for the table (malloc'ed); NULL: strings as they are, numbers in decimal,
          * booleans as yes/no, arrays as their items joined by spaces. */
         char *(*format)(json_object *value);
+        const char *absent; /* shown when the member is missing or null; NULL: empty */
 } Column;
 
 static char *format_value(json_object *v)
@@ -67,7 +68,7 @@ static char *format_nexthops(json_object *v)
 static int print_rows(const Ctl *c, json_object *rows, const Column *columns, size_t n_columns)
 {
         _cleanup_(table_freep) Table *t = NULL;
-        const char *headers[8];
+        const char *headers[10];
 
         if (c->json) {
                 ctl_print_json(rows);
@@ -81,14 +82,16 @@ static int print_rows(const Ctl *c, json_object *rows, const Column *columns, si
                 return ctl_log_errno(-ENOMEM, "out of memory");
         for (size_t i = 0; i < json_object_array_length(rows); i++) {
                 json_object *row = json_object_array_get_idx(rows, i);
-                char *cells[8] = {};
+                char *cells[10] = {};
                 int r = 0;
 
                 for (size_t j = 0; j < n_columns; j++) {
                         json_object *v = NULL;
 
                         (void) json_object_object_get_ex(row, columns[j].key, &v);
-                        cells[j] = columns[j].format && v ? columns[j].format(v) : format_value(v);
+                        cells[j] = columns[j].format && v ? columns[j].format(v)
+                                 : !v && columns[j].absent ? strdup(columns[j].absent)
+                                                           : format_value(v);
                         if (!cells[j])
                                 r = -ENOMEM;
                 }
@@ -172,10 +175,10 @@ static int objects_with(json_object *objects, const char *iface, json_object **r
 int verb_router_list(Ctl *c, char **args, unsigned n)
 {
         static const Column columns[] = {
-                { "NAME", "name", NULL },
-                { "TABLE", "table", NULL },
-                { "LIFS", "lifs", NULL },
-                { "ROUTES", "routes", NULL },
+                { "NAME", "name", NULL, NULL },
+                { "TABLE", "table", NULL, NULL },
+                { "LIFS", "lifs", NULL, NULL },
+                { "ROUTES", "routes", NULL, NULL },
         };
         _cleanup_(json_object_putp) json_object *objects = NULL, *routers = NULL, *lifs = NULL, *rows = NULL;
         int r;
@@ -217,9 +220,9 @@ int verb_router_list(Ctl *c, char **args, unsigned n)
 int verb_lif_list(Ctl *c, char **args, unsigned n)
 {
         static const Column columns[] = {
-                { "ROUTER", "router", NULL }, { "NAME", "name", NULL }, { "KIND", "kind", NULL },
-                { "SEGMENT", "segment", NULL }, { "MTU", "mtu", NULL }, { "MAC", "mac", NULL },
-                { "ADDRESSES", "addresses", NULL },
+                { "ROUTER", "router", NULL, NULL }, { "NAME", "name", NULL, NULL }, { "KIND", "kind", NULL, NULL },
+                { "SEGMENT", "segment", NULL, NULL }, { "MTU", "mtu", NULL, NULL }, { "MAC", "mac", NULL, NULL },
+                { "ADDRESSES", "addresses", NULL, NULL },
         };
         static const char *const members[][2] = {
                 { "router", "Router" }, { "name", "Name" }, { "kind", "Kind" }, { "segment", "Segment" },
@@ -265,8 +268,8 @@ int verb_lif_list(Ctl *c, char **args, unsigned n)
 int verb_route_list(Ctl *c, char **args, unsigned n)
 {
         static const Column columns[] = {
-                { "PREFIX", "prefix", NULL },
-                { "NEXTHOPS", "nexthops", format_nexthops },
+                { "PREFIX", "prefix", NULL, NULL },
+                { "NEXTHOPS", "nexthops", format_nexthops, NULL },
         };
         _cleanup_(json_object_putp) json_object *config = NULL, *rows = NULL;
         json_object *routers, *routes = NULL;
@@ -328,8 +331,8 @@ int verb_route_list(Ctl *c, char **args, unsigned n)
 int verb_endpoint_list(Ctl *c, char **args, unsigned n)
 {
         static const Column columns[] = {
-                { "ROUTER", "router", NULL }, { "LIF", "lif", NULL }, { "MAC", "mac", NULL },
-                { "HOST", "host", NULL }, { "ADDRESSES", "addresses", NULL },
+                { "ROUTER", "router", NULL, NULL }, { "LIF", "lif", NULL, NULL }, { "MAC", "mac", NULL, NULL },
+                { "HOST", "host", NULL, NULL }, { "ADDRESSES", "addresses", NULL, NULL },
         };
         _cleanup_(json_object_putp) json_object *config = NULL, *rows = NULL;
         const char *router = n > 0 ? args[0] : NULL;
@@ -446,11 +449,11 @@ static int add_digests(json_object *rows, json_object *digests, const char *mine
 int verb_peer_list(Ctl *c, char **args, unsigned n)
 {
         static const Column columns[] = {
-                { "HOST", "host", NULL },
-                { "ADDRESS", "address", NULL },
-                { "CONNECTED", "connected", NULL },
-                { "DIGEST", "digest", NULL },
-                { "IN-SYNC", "in_sync", NULL },
+                { "HOST", "host", NULL, NULL },
+                { "ADDRESS", "address", NULL, NULL },
+                { "CONNECTED", "connected", NULL, NULL },
+                { "DIGEST", "digest", NULL, NULL },
+                { "IN-SYNC", "in_sync", NULL, NULL },
         };
         _cleanup_(json_object_putp) json_object *props = NULL, *rows = NULL;
         json_object *peers = NULL, *digests = NULL, *mine = NULL;
@@ -533,4 +536,115 @@ int verb_export(Ctl *c, char **args, unsigned n)
         if (!*json || json[strlen(json) - 1] != '\n')
                 putchar('\n');
         return 0;
+}
+
+/* RuleCounters is a(stt): rule name ("" for the default action), packets, bytes. */
+static int read_counters(Ctl *c, const char *router, json_object **ret)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+        const char *name;
+        uint64_t packets, bytes;
+        int r;
+
+        if (!o)
+                return ctl_log_errno(-ENOMEM, "out of memory");
+        r = ctl_call_manager(c, "RuleCounters", &reply, "s", router);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(reply, 'a', "(stt)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(stt)", &name, &packets, &bytes)) > 0) {
+                json_object *pair = json_object_new_array();
+                r = pair ? 0 : -ENOMEM;
+                if (r >= 0 && (json_object_array_add(pair, json_object_new_uint64(packets)) < 0 ||
+                                    json_object_array_add(pair, json_object_new_uint64(bytes)) < 0))
+                        r = -ENOMEM;
+                if (r >= 0)
+                        r = add_member(o, name, TAKE_PTR(pair));
+                json_object_put(pair);
+        }
+        if (r < 0)
+                return ctl_log_errno(r, "reading the counters: %s", strerror(-r));
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+static int add_counters(json_object *row, json_object *counters, const char *name)
+{
+        json_object *pair = NULL;
+        uint64_t packets = 0, bytes = 0;
+
+        if (json_object_object_get_ex(counters, name, &pair)) {
+                packets = json_object_get_uint64(json_object_array_get_idx(pair, 0));
+                bytes = json_object_get_uint64(json_object_array_get_idx(pair, 1));
+        }
+        int r = add_member(row, "packets", json_object_new_uint64(packets));
+        return r < 0 ? r : add_member(row, "bytes", json_object_new_uint64(bytes));
+}
+
+int verb_rule_list(Ctl *c, char **args, unsigned n)
+{
+        static const Column columns[] = {
+                { "PRIORITY", "priority", NULL, NULL }, { "NAME", "name", NULL, NULL },
+                { "ACTION", "action", NULL, NULL }, { "PROTOCOL", "protocol", NULL, "any" },
+                { "SOURCE", "source", NULL, "any" }, { "DESTINATION", "destination", NULL, "any" },
+                { "PORTS", "ports", NULL, "any" }, { "PACKETS", "packets", NULL, NULL },
+                { "BYTES", "bytes", NULL, NULL },
+        };
+        _cleanup_(json_object_putp) json_object *config = NULL, *rows = NULL, *counters = NULL;
+        json_object *routers, *rt = NULL;
+        const char *router = args[0];
+        int r;
+
+        r = ctl_export(c, &config);
+        if (r < 0)
+                return r;
+        routers = json_array(config, "routers");
+        for (size_t i = 0; routers && i < json_object_array_length(routers); i++)
+                if (streq(json_str(json_object_array_get_idx(routers, i), "name"), router))
+                        rt = json_object_array_get_idx(routers, i);
+        if (!rt)
+                return router_not_found(router);
+        r = read_counters(c, router, &counters);
+        if (r < 0)
+                return r;
+        rows = json_object_new_array();
+        if (!rows)
+                return ctl_log_errno(-ENOMEM, "out of memory");
+        json_object *rules = json_array(rt, "rules");
+        for (size_t j = 0; rules && j < json_object_array_length(rules); j++) {
+                static const char *const keys[] = { "priority", "name", "action", "protocol", "source",
+                        "destination", "ports" };
+                json_object *rule = json_object_array_get_idx(rules, j);
+                json_object *row = json_object_new_object();
+
+                r = row ? 0 : -ENOMEM;
+                for (size_t k = 0; r >= 0 && k < ELEMENTSOF(keys); k++)
+                        r = copy_member(row, keys[k], rule, keys[k]);
+                if (r >= 0)
+                        r = add_counters(row, counters, json_str(rule, "name"));
+                if (r >= 0)
+                        r = rows_add(rows, TAKE_PTR(row));
+                json_object_put(row);
+                if (r < 0)
+                        return ctl_log_errno(r, "out of memory");
+        }
+        /* The default action, last: what happens when no rule matched. */
+        const char *def = json_str(rt, "default_action");
+        json_object *row = json_object_new_object();
+        r = row ? 0 : -ENOMEM;
+        if (r >= 0)
+                r = add_member(row, "priority", json_object_new_string("-"));
+        if (r >= 0)
+                r = add_member(row, "name", json_object_new_string("(default)"));
+        if (r >= 0)
+                r = add_member(row, "action", json_object_new_string(def[0] ? def : "allow"));
+        if (r >= 0)
+                r = add_counters(row, counters, "");
+        if (r >= 0)
+                r = rows_add(rows, TAKE_PTR(row));
+        json_object_put(row);
+        if (r < 0)
+                return ctl_log_errno(r, "out of memory");
+        return print_rows(c, rows, columns, ELEMENTSOF(columns));
 }

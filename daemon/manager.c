@@ -18,6 +18,8 @@
 #include "shared/time.h"
 #include "kernel/kernel.h"
 #include "manager.h"
+#include "manager-internal.h"
+#include "nft/nft.h"
 #include "persist.h"
 #include "reconcile/names.h"
 #include "shared/cleanup.h"
@@ -99,6 +101,12 @@ int manager_new(const ManagerOptions *o, Manager **ret)
                 manager_free(m);
                 return log_error_errno(r, "Opening rtnetlink: %m");
         }
+        /* Gateway protection is always on: without nf_tables dlrd cannot run safely. */
+        r = nft_new(&m->rc.nft);
+        if (r < 0) {
+                manager_free(m);
+                return log_error_errno(r, "Opening nf_tables netlink: %m");
+        }
 
         if (mkdir(m->state_dir, 0700) < 0 && errno != EEXIST) {
                 r = log_error_errno(-errno, "Creating state directory %s: %m", m->state_dir);
@@ -158,6 +166,7 @@ Manager *manager_free(Manager *m)
                 return NULL;
         sd_event_source_disable_unref(m->monitor_source);
         sd_event_source_disable_unref(m->resync_source);
+        sd_event_source_disable_unref(m->nft_source);
         sd_event_source_disable_unref(m->periodic_source);
         if (m->monitor)
                 mnl_socket_close(m->monitor);
@@ -178,7 +187,7 @@ Manager *manager_free(Manager *m)
         return NULL;
 }
 
-static Stamp next_stamp(Manager *m)
+Stamp next_stamp(Manager *m)
 {
         return (Stamp) { .lamport = ++m->config->lamport, .host = (uint32_t) config_host_index(m->config, m->host_id) };
 }
@@ -189,7 +198,7 @@ static uint64_t realtime_usec(void)
 }
 
 /* Sends one change to every peer; the Lamport time of the change orders this host's changes for them. */
-static void publish(Manager *m, const char *doc)
+void publish(Manager *m, const char *doc)
 {
         if (doc)
                 peers_broadcast(m->peers, doc, m->config->lamport);
@@ -226,7 +235,7 @@ static void publish_all(Manager *m)
 }
 
 /* Records the tombstone a deletion leaves; taken back if the deletion fails. */
-static int put_tomb(Manager *m, TombKind kind, const char *router, const char *key, DlrError *e)
+int put_tomb(Manager *m, TombKind kind, const char *router, const char *key, DlrError *e)
 {
         if (config_put_tomb(m->config, kind, router, key, next_stamp(m), realtime_usec()) < 0)
                 return dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
@@ -276,7 +285,7 @@ static int commit_append(Manager *m, const char *rec, size_t len, DlrError *e)
 
 /* Bumps the generation, has the caller's record built with it and appends it; on failure the generation
  * goes back and the caller undoes its change. */
-static int commit_record(Manager *m, int (*build)(Manager *m, void *arg, char **ret, size_t *ret_len), void *arg,
+int commit_record(Manager *m, int (*build)(Manager *m, void *arg, char **ret, size_t *ret_len), void *arg,
                 DlrError *e)
 {
         _cleanup_free_ char *rec = NULL;
@@ -331,12 +340,7 @@ static int record_job_finish(RecordJob *j)
         return j->ret;
 }
 
-typedef struct MergeRecord {
-        const char *doc;
-        size_t len;
-} MergeRecord;
-
-static int build_merge(Manager *m, void *arg, char **ret, size_t *ret_len)
+int build_merge(Manager *m, void *arg, char **ret, size_t *ret_len)
 {
         MergeRecord *d = arg;
         return journal_merge(m->config, d->doc, d->len, realtime_usec(), ret, ret_len);
@@ -411,6 +415,8 @@ static int realise_links(Manager *m, DlrError *e)
                 r = reconcile_routes(&m->rc, m->config, e);
         if (r >= 0)
                 r = reconcile_neighbours(&m->rc, m->config, e);
+        if (r >= 0)
+                r = nft_sync(m->rc.nft, m->config, m->host_id, e);
         return r;
 }
 
@@ -1124,10 +1130,14 @@ int manager_peer_merge(Manager *m, const char *origin, const char *doc, size_t l
                         kk = install_merged_routes(m, &res, &ke);
                 if (kk >= 0 && res.endpoints)
                         kk = reconcile_neighbours(&m->rc, m->config, &ke);
+                /* Rules merged from a peer: the whole ruleset in one transaction. */
+                if (kk >= 0 && res.firewall)
+                        kk = nft_sync(m->rc.nft, m->config, m->host_id, &ke);
         }
         if (kk < 0) {
                 /* The configuration is the cluster's; this host keeps trying to realise it. */
                 log_error("peer=%s: realising its change: %s", origin, ke.msg);
+                m->resync_firewall |= res.firewall;
                 schedule_resync(m, res.links, true);
         }
 
@@ -1389,7 +1399,7 @@ int manager_detach_port(Manager *m, const char *ifname, DlrError *e)
 
 /* A refused change leaves the Lamport clock where it was too: stamps are taken before the kernel is asked, and
  * a number nobody saw may be used again. (The clock is read before the call: argument order is unspecified.) */
-static int keep_clock(Manager *m, uint64_t lamport, int k)
+int keep_clock(Manager *m, uint64_t lamport, int k)
 {
         if (k < 0)
                 m->config->lamport = lamport;
@@ -1711,9 +1721,10 @@ static int on_resync(sd_event_source *s, uint64_t usec, void *userdata)
         Manager *m = userdata;
         DlrError e = {};
         bool links = m->resync_links, routes = m->resync_routes, neigh = m->resync_neigh, changed = false;
+        bool firewall = m->resync_firewall;
         int r;
 
-        m->resync_links = m->resync_routes = m->resync_neigh = false;
+        m->resync_links = m->resync_routes = m->resync_neigh = m->resync_firewall = false;
         r = links ? reconcile_links(&m->rc, m->config, &changed, &e) : 0;
         if (r >= 0 && links)
                 r = reconcile_ports(&m->rc, m->config, &e);
@@ -1721,8 +1732,11 @@ static int on_resync(sd_event_source *s, uint64_t usec, void *userdata)
                 r = reconcile_routes(&m->rc, m->config, &e);
         if (r >= 0 && (links || neigh))
                 r = reconcile_neighbours(&m->rc, m->config, &e);
+        if (r >= 0 && (links || firewall))
+                r = nft_sync(m->rc.nft, m->config, m->host_id, &e);
         if (r < 0) {
                 log_warning("Repairing kernel state failed, retrying in 1s: %s", e.msg);
+                m->resync_firewall = firewall;
                 m->resync_links = links;
                 m->resync_routes = routes || changed;
                 m->resync_neigh = neigh;
@@ -1740,6 +1754,22 @@ static int schedule_resync(Manager *m, bool links, bool routes)
                 return 0; /* already due: bursts coalesce */
         sd_event_source_set_time_relative(m->resync_source, RESYNC_DELAY_USEC);
         return sd_event_source_set_enabled(m->resync_source, SD_EVENT_ONESHOT);
+}
+
+/* nf_tables changed: when someone else touched dlrd's tables, they are rebuilt at the next resync. */
+static int on_nft_monitor(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Manager *m = userdata;
+        int r = nft_monitor_process(m->rc.nft);
+        if (r < 0)
+                log_warning("Reading nf_tables notifications: %s", strerror(-r));
+        if (r != 0) {
+                if (!m->resync_firewall)
+                        log_warning("nftables: dlrd's tables were changed by someone else; restoring them");
+                m->resync_firewall = true;
+                schedule_resync(m, false, false);
+        }
+        return 0;
 }
 
 static int on_periodic(sd_event_source *s, uint64_t usec, void *userdata)
@@ -1762,6 +1792,8 @@ int manager_start(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Opening netlink notification socket: %m");
         r = sd_event_add_io(m->event, &m->monitor_source, mnl_socket_get_fd(m->monitor), EPOLLIN, on_monitor, m);
+        if (r >= 0)
+                r = sd_event_add_io(m->event, &m->nft_source, nft_monitor_fd(m->rc.nft), EPOLLIN, on_nft_monitor, m);
         if (r >= 0)
                 r = sd_event_add_time_relative(m->event, &m->resync_source, CLOCK_MONOTONIC, RESYNC_DELAY_USEC, 0,
                         on_resync, m);

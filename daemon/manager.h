@@ -52,7 +52,8 @@ typedef struct Manager {
         sd_event_source *monitor_source;
         sd_event_source *resync_source;
         sd_event_source *periodic_source;
-        bool resync_links, resync_routes, resync_neigh;
+        bool resync_links, resync_routes, resync_neigh, resync_firewall;
+        sd_event_source *nft_source;
 
         size_t snapshot_bytes, journal_bytes;
 
@@ -102,6 +103,15 @@ int manager_remove_peer(Manager *m, const char *host, DlrError *e);
 int manager_peer_merge(Manager *m, const char *origin, const char *doc, size_t len, DlrError *e);
 /* Forgets tombstones every member has confirmed. */
 void manager_collect_tombs(Manager *m);
+
+/* The distributed firewall (mirrored). */
+int manager_add_rule(Manager *m, const char *router, const char *name, const RuleInput *in, DlrError *e);
+int manager_delete_rule(Manager *m, const char *router, const char *name, DlrError *e);
+int manager_set_default_action(Manager *m, const char *router, const char *action, DlrError *e);
+/* Packets and bytes per rule of the router (r->n_rules + 1 entries, the last for the default action); the
+ * caller frees both arrays. */
+int manager_rule_counters(Manager *m, const char *router, const Router **ret_router, uint64_t **ret_packets,
+                uint64_t **ret_bytes, DlrError *e);
 
 int manager_export(Manager *m, char **ret);
 /* Hex SHA-256 of the canonical configuration; cached per generation. */

@@ -5,7 +5,7 @@
 
 #include <linux/capability.h>
 
-#include "bus.h"
+#include "bus-internal.h"
 #include "peer/peer.h"
 #include "shared/cleanup.h"
 #include "shared/log.h"
@@ -13,7 +13,7 @@
 
 
 /* Changing methods need root or CAP_NET_ADMIN (polkit integration comes with the system service). */
-static int check_privileged(sd_bus_message *msg, sd_bus_error *error)
+int bus_check_privileged(sd_bus_message *msg, sd_bus_error *error)
 {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         uid_t euid;
@@ -31,7 +31,7 @@ static int check_privileged(sd_bus_message *msg, sd_bus_error *error)
                 "changing dlrd's configuration needs root or CAP_NET_ADMIN");
 }
 
-static int reply_error(sd_bus_message *msg, const DlrError *e)
+int bus_reply_error(sd_bus_message *msg, const DlrError *e)
 {
         const char *name = dlr_error_kind_to_string(e->kind);
         return sd_bus_reply_method_errorf(msg, name ? name : "org.dlrd1.Error.Internal", "%s",
@@ -40,7 +40,7 @@ static int reply_error(sd_bus_message *msg, const DlrError *e)
 
 #define CHECK_PRIVILEGED(msg, error)                                                                          \
         do {                                                                                                  \
-                int _r = check_privileged(msg, error);                                                        \
+                int _r = bus_check_privileged(msg, error);                                                        \
                 if (_r < 0)                                                                                   \
                         return _r;                                                                            \
         } while (0)
@@ -59,7 +59,7 @@ static int method_create_router(sd_bus_message *msg, void *userdata, sd_bus_erro
         if (r < 0)
                 return r;
         if (manager_create_router(m, name, table, &e) < 0)
-                return reply_error(msg, &e);
+                return bus_reply_error(msg, &e);
         r = bus_router_path(name, &path);
         if (r < 0)
                 return r;
@@ -98,7 +98,7 @@ static int method_create_lif(sd_bus_message *msg, void *userdata, sd_bus_error *
         if (r < 0)
                 return r;
         if (manager_create_lif(m, router, name, kind, segment, addresses, n, mtu, &e) < 0)
-                return reply_error(msg, &e);
+                return bus_reply_error(msg, &e);
         r = bus_lif_path(router, name, &path);
         if (r < 0)
                 return r;
@@ -201,7 +201,7 @@ static int method_add_route(sd_bus_message *msg, void *userdata, sd_bus_error *e
                 return route_read_error(msg, r);
         route_args_fix(&a);
         if (manager_add_routes(m, router, a.routes, a.n, &e) < 0)
-                return reply_error(msg, &e);
+                return bus_reply_error(msg, &e);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -235,7 +235,7 @@ static int method_add_routes(sd_bus_message *msg, void *userdata, sd_bus_error *
                 return r;
         route_args_fix(&a);
         if (manager_add_routes(m, router, a.routes, a.n, &e) < 0)
-                return reply_error(msg, &e);
+                return bus_reply_error(msg, &e);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -264,7 +264,7 @@ static int method_apply(sd_bus_message *msg, void *userdata, sd_bus_error *error
         if (r < 0)
                 return r;
         if (manager_apply(m, json, &generation, &e) < 0)
-                return reply_error(msg, &e);
+                return bus_reply_error(msg, &e);
         return sd_bus_reply_method_return(msg, "t", generation);
 }
 
@@ -298,7 +298,7 @@ static int method_set_endpoint(sd_bus_message *msg, void *userdata, sd_bus_error
         if (r < 0)
                 return r;
         if (manager_set_endpoint(m, router, lif, mac, addrs, n, host, &e) < 0)
-                return reply_error(msg, &e);
+                return bus_reply_error(msg, &e);
         return sd_bus_reply_method_return(msg, "");
 }
 
@@ -323,6 +323,8 @@ static const StringsMethod strings_methods[] = {
         { "DetachPort", 1, .call.one = manager_detach_port },
         { "AddPeer", 3, .call.three = manager_add_peer },
         { "RemovePeer", 1, .call.one = manager_remove_peer },
+        { "DeleteRule", 2, .call.two = manager_delete_rule },
+        { "SetDefaultAction", 2, .call.two = manager_set_default_action },
 };
 
 static int method_strings(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -346,7 +348,7 @@ static int method_strings(sd_bus_message *msg, void *userdata, sd_bus_error *err
                 return r;
         r = sm->n == 1 ? sm->call.one(m, a, &e) : sm->n == 2 ? sm->call.two(m, a, b, &e) : sm->call.three(m, a, b, c, &e);
         if (r < 0)
-                return reply_error(msg, &e);
+                return bus_reply_error(msg, &e);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -411,6 +413,14 @@ static const sd_bus_vtable manager_vtable[] = {
                 , method_strings, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("RemovePeer", "s", SD_BUS_PARAM(host), "", , method_strings,
                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("AddRule", "ssa{sv}", SD_BUS_PARAM(router) SD_BUS_PARAM(name) SD_BUS_PARAM(rule),
+                "", , method_add_rule, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("DeleteRule", "ss", SD_BUS_PARAM(router) SD_BUS_PARAM(name), "", , method_strings,
+                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("SetDefaultAction", "ss", SD_BUS_PARAM(router) SD_BUS_PARAM(action), "", ,
+                method_strings, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("RuleCounters", "s", SD_BUS_PARAM(router), "a(stt)",
+                SD_BUS_PARAM(counters), method_rule_counters, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Export", "", , "s", SD_BUS_PARAM(json), method_export,
                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Apply", "s", SD_BUS_PARAM(json), "t", SD_BUS_PARAM(generation), method_apply,

@@ -10,6 +10,7 @@
 
 #include "kernel/kernel.h"
 #include "names.h"
+#include "nft/nft.h"
 #include "reconcile.h"
 #include "shared/cleanup.h"
 #include "shared/log.h"
@@ -48,6 +49,7 @@ int reconciler_init(Reconciler *rc, const IpPrefix *vtep, const char *uplink)
 void reconciler_done(Reconciler *rc)
 {
         netlink_close(rc->nl);
+        nft_free(rc->nft);
         free(rc->lif_index);
         free(rc->vrf_tables);
         *rc = (Reconciler) {};
@@ -455,5 +457,7 @@ int reconcile_all(Reconciler *rc, const Config *c, DlrError *e)
                 r = reconcile_routes(rc, c, e);
         if (r >= 0)
                 r = reconcile_neighbours(rc, c, e);
+        if (r >= 0 && rc->nft)
+                r = nft_sync(rc->nft, c, rc->host_id, e);
         return r;
 }

@@ -14,8 +14,11 @@ typedef struct LifIndex {
         int bridge_ifindex;
 } LifIndex;
 
+typedef struct Nft Nft;
+
 typedef struct Reconciler {
         Netlink *nl;
+        Nft *nft; /* dlrd's nftables tables; NULL: no firewall pass */
         IpPrefix vtep;
         const char *host_id; /* which endpoints are local */
         char uplink[16]; /* "" = none */
@@ -49,7 +52,7 @@ int reconcile_ports(Reconciler *rc, const Config *c, DlrError *e);
 /* Takes a port out of whatever bridge it is in. -ENODEV when it does not exist. */
 int reconcile_detach_port(Reconciler *rc, const char *ifname);
 
-/* All of the above. */
+/* All of the above, and the whole nftables ruleset (gateway protection and every router's firewall). */
 int reconcile_all(Reconciler *rc, const Config *c, DlrError *e);
 
 /* Installs routes[0..n) of router r (add or replace). On any kernel error, every route of the call that went
