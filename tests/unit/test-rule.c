@@ -694,6 +694,8 @@ START_TEST(test_strings)
         ck_assert_int_eq(rule_action_from_string("accept"), -EINVAL);
         ck_assert_ptr_null(rule_protocol_to_string(_RULE_PROTO_MAX));
         ck_assert_ptr_null(rule_action_to_string(_RULE_ACTION_INVALID));
+        ck_assert_str_eq(tomb_kind_to_string(TOMB_RULE), "rule");
+        ck_assert_int_eq(tomb_kind_from_string("rule"), TOMB_RULE);
 }
 END_TEST
 
