@@ -351,6 +351,7 @@ Router *router_new(const char *name, uint32_t table_config, uint32_t table)
         }
         r->table_config = table_config;
         r->table = table;
+        r->default_action = RULE_ACTION_ALLOW;
         return r;
 }
 
@@ -365,6 +366,10 @@ Router *router_free(Router *r)
         for (size_t i = 0; i < r->n_endpoints; i++)
                 endpoint_free(r->endpoints[i]);
         free(r->endpoints);
+        for (size_t i = 0; i < r->n_rules; i++)
+                rule_free(r->rules[i]);
+        free(r->rules);
+        free(r->rule_index.slots);
         free(r->name);
         free(r);
         return NULL;
@@ -445,6 +450,16 @@ int config_copy(const Config *c, Config **ret)
                                 return -ENOMEM;
                         }
                 }
+                /* Unlimited: a copy holds what the original holds, even a merge's rules before their limit. */
+                for (size_t j = 0; j < r->n_rules; j++) {
+                        Rule *rule = rule_copy(r->rules[j]);
+                        if (!rule || router_put_rule_unlimited(nr, rule, NULL) < 0) {
+                                rule_free(rule);
+                                return -ENOMEM;
+                        }
+                }
+                nr->default_action = r->default_action;
+                nr->default_stamp = r->default_stamp;
         }
         for (size_t i = 0; i < c->n_members; i++) {
                 Member *mb = member_new(c->members[i]->host, &c->members[i]->vtep, c->members[i]->address);

@@ -142,6 +142,14 @@ typedef struct Rule {
 #define RULE_FAMILY_IPV4 1u
 #define RULE_FAMILY_IPV6 2u
 
+/* A router's rules by name (open addressing over the same Rule pointers), so that finding one does not scan
+ * up to DLR_RULES_MAX of them: a merge or a state file looks up every rule it brings. Kept by
+ * router_put_rule and router_detach_rule, the only ways to change Router.rules. */
+typedef struct RuleIndex {
+        Rule **slots;
+        size_t capacity; /* power of two, or 0 */
+} RuleIndex;
+
 typedef struct Router {
         char *name;
         uint32_t table_config; /* as given; 0 = allocate */
@@ -153,8 +161,9 @@ typedef struct Router {
         RouteTable routes;
         Endpoint **endpoints;
         size_t n_endpoints;
-        Rule **rules; /* sorted by (priority, name) */
+        Rule **rules; /* sorted by (priority, name); changed through router_put_rule/router_detach_rule only */
         size_t n_rules;
+        RuleIndex rule_index; /* the same rules by name */
         RuleAction default_action; /* initially allow */
         Stamp default_stamp;       /* {0, 0} while never set */
 } Router;
@@ -188,7 +197,7 @@ TombKind tomb_kind_from_string(const char *s);
 typedef struct Tombstone {
         TombKind kind;
         char *router; /* "" for members */
-        char *key;    /* LIF name, canonical route prefix, or member host */
+        char *key;    /* LIF name, canonical route prefix, member host, endpoint key or rule name */
         Stamp stamp;
         uint64_t since; /* host-local realtime usec when this host made or learned it: for collection */
 } Tombstone;
@@ -367,6 +376,26 @@ Endpoint *router_detach_endpoint(Router *r, uint16_t lif, const uint8_t mac[6]);
 void endpoint_key(const char *lif, const uint8_t mac[6], char ret[DLR_NAME_MAX + 20]);
 
 /* Firewall rules. */
+/* Operator input for one rule (AddRule, every rule of Apply). Strings are borrowed. */
+typedef struct RuleInput {
+        bool has_priority;
+        uint32_t priority; /* else DLR_RULE_PRIORITY_DEFAULT */
+        bool has_source;   /* else any source; a given list must not be empty */
+        char **source;     /* "ADDRESS/LENGTH" or a plain address (/32, /128) */
+        size_t n_source;
+        bool has_destination;
+        char **destination;
+        size_t n_destination;
+        const char *protocol; /* NULL = any */
+        const char *ports;    /* NULL = none (any port) */
+        const char *action;   /* required */
+} RuleInput;
+
+/* Builds a rule from operator input: name checked, prefixes parsed (host bits refused), each list sorted with
+ * duplicates and prefixes inside another prefix of the list dropped (nftables interval sets refuse overlapping
+ * elements), ports parsed, then rule_check(). The stamp is left zero for the caller. -EINVAL with *ret_error,
+ * -ENOMEM (*ret_error NULL). */
+int rule_build(const char *name, const RuleInput *in, Rule **ret, const char **ret_error);
 /* Parses "22,80,8000-8080" (ports 1..65535, ranges first-last) into sorted, merged ranges; -EINVAL with
  * *ret_error. An empty string is refused. */
 int rule_ports_parse(const char *s, PortRange **ret, size_t *ret_n, const char **ret_error);
@@ -384,8 +413,13 @@ Rule *router_find_rule(const Router *r, const char *name);
 /* Index of a rule in r->rules, or -ENOENT. */
 int router_rule_index(const Router *r, const char *name);
 /* Inserts a rule in (priority, name) order, replacing one of the same name (moved to *ret_old if given, else
- * freed). The router takes ownership. -ENOSPC beyond DLR_RULES_MAX, -ENOMEM. */
+ * freed; *ret_old is NULL when the name was new). The router takes ownership only on success. -ENOSPC beyond
+ * DLR_RULES_MAX, -ENOMEM. */
 int router_put_rule(Router *r, Rule *rule, Rule **ret_old);
+/* router_put_rule without the limit: a merge lets hosts' rules add up and settles the limit afterwards, the
+ * same way on every host (mirror.c). */
+int router_put_rule_unlimited(Router *r, Rule *rule, Rule **ret_old);
+/* Takes a rule out of its router without freeing it; NULL when there is none of that name. */
 Rule *router_detach_rule(Router *r, const char *name);
 
 Port *config_find_port(const Config *c, const char *ifname);

@@ -10,110 +10,10 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
+#include "json-internal.h"
 #include "json.h"
 #include "merge.h"
 #include "shared/cleanup.h"
-
-typedef struct Buf {
-        char *p;
-        size_t len, cap;
-        bool oom;
-} Buf;
-
-static void buf_reserve(Buf *b, size_t more)
-{
-        if (b->oom || b->len + more + 1 <= b->cap)
-                return;
-        size_t cap = b->cap ? b->cap : 4096;
-        while (b->len + more + 1 > cap)
-                cap *= 2;
-        char *n = realloc(b->p, cap);
-        if (!n) {
-                b->oom = true;
-                return;
-        }
-        b->p = n;
-        b->cap = cap;
-}
-
-static void put(Buf *b, const char *s, size_t n)
-{
-        buf_reserve(b, n);
-        if (b->oom)
-                return;
-        memcpy(b->p + b->len, s, n);
-        b->len += n;
-        b->p[b->len] = 0;
-}
-
-#define PUTS(b, s) put(b, s, strlen(s))
-
-static void putf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(Buf *b, const char *fmt, ...)
-{
-        char tmp[128];
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-        va_end(ap);
-        if (n > 0)
-                put(b, tmp, (size_t) MIN(n, (int) sizeof tmp - 1));
-}
-
-static void put_string(Buf *b, const char *s)
-{
-        put(b, "\"", 1);
-        for (const char *c = s; *c; c++) {
-                if (*c == '"' || *c == '\\')
-                        putf(b, "\\%c", *c);
-                else if ((unsigned char) *c < 0x20)
-                        putf(b, "\\u%04x", (unsigned char) *c);
-                else
-                        put(b, c, 1);
-        }
-        put(b, "\"", 1);
-}
-
-static void put_stamp(Buf *b, const Config *c, uint64_t lamport, uint32_t host)
-{
-        putf(b, ",\"stamp\":[%" PRIu64 ",", lamport);
-        put_string(b, host < c->n_hosts ? c->hosts[host] : "");
-        put(b, "]", 1);
-}
-
-/* inet_ntop and snprintf dominate serialising a million routes; IPv4 is formatted by hand. */
-static char *fmt_u8(char *o, unsigned v)
-{
-        if (v >= 100)
-                *o++ = (char) ('0' + v / 100);
-        if (v >= 10)
-                *o++ = (char) ('0' + (v / 10) % 10);
-        *o++ = (char) ('0' + v % 10);
-        return o;
-}
-
-static void put_addr(Buf *b, int family, const uint8_t *a, int plen)
-{
-        char tmp[IP_PREFIX_MAX_STR], *o = tmp;
-
-        if (family == AF_INET) {
-                for (int i = 0; i < 4; i++) {
-                        o = fmt_u8(o, a[i]);
-                        *o++ = i < 3 ? '.' : 0;
-                }
-                o--;
-        } else {
-                IpPrefix p = { .family = AF_INET6, .plen = 128 };
-                memcpy(p.addr, a, 16);
-                ip_prefix_to_string(&p, false, tmp, sizeof tmp);
-                o = tmp + strlen(tmp);
-        }
-        if (plen >= 0) {
-                *o++ = '/';
-                o = fmt_u8(o, (unsigned) plen);
-        }
-        put(b, tmp, (size_t) (o - tmp));
-}
 
 static int cmp_router(const void *a, const void *b)
 {
@@ -418,6 +318,8 @@ static int to_json(const Config *c, JsonFlags flags, char **ret, size_t *ret_len
                 put_router_head(&b, c, r, lifs, flags & JSON_IDS);
                 put_routes(&b, c, r, sorted);
                 put_endpoints(&b, c, r, sorted);
+                /* Rules are already in (priority, name) order, the order every host evaluates them in. */
+                json_put_rules(&b, c, r, flags & JSON_TOMBS);
                 put(&b, "}", 1);
         }
         put(&b, "]", 1);
@@ -465,17 +367,6 @@ int config_to_mirror(const Config *c, char **ret, size_t *ret_len)
         return to_json(c, JSON_LAMPORT | JSON_TOMBS, ret, ret_len);
 }
 
-static int buf_finish(Buf *b, char **ret, size_t *ret_len)
-{
-        if (b->oom) {
-                free(b->p);
-                return -ENOMEM;
-        }
-        *ret = b->p;
-        *ret_len = b->len;
-        return 0;
-}
-
 static void delta_begin(Buf *b, const Config *c)
 {
         putf(b, "{\"version\":1,\"lamport\":%" PRIu64 ",\"routers\":[", c->lamport);
@@ -513,6 +404,30 @@ int delta_endpoint(const Config *c, const Router *r, const Endpoint *e, char **r
 int delta_router(const Config *c, const Router *r, char **ret, size_t *ret_len)
 {
         return delta_routes(c, r, NULL, 0, ret, ret_len);
+}
+
+int delta_rule(const Config *c, const Router *r, const Rule *rule, char **ret, size_t *ret_len)
+{
+        Buf b = {};
+
+        delta_begin(&b, c);
+        put_router_head(&b, c, r, r->lifs, false);
+        PUTS(&b, "\"routes\":[],\"rules\":[");
+        json_put_rule(&b, c, rule, true);
+        PUTS(&b, "]}],\"members\":[]}");
+        return buf_finish(&b, ret, ret_len);
+}
+
+int delta_default_action(const Config *c, const Router *r, char **ret, size_t *ret_len)
+{
+        Buf b = {};
+
+        delta_begin(&b, c);
+        put_router_head(&b, c, r, r->lifs, false);
+        PUTS(&b, "\"routes\":[],\"default_action\":");
+        json_put_default_action(&b, c, r);
+        PUTS(&b, "}],\"members\":[]}");
+        return buf_finish(&b, ret, ret_len);
 }
 
 int delta_tomb(const Config *c, TombKind kind, const char *router, const char *key, char **ret, size_t *ret_len)
@@ -620,77 +535,6 @@ int config_digest(const Config *c, char ret[65])
 }
 
 /* Reading. */
-
-#define ERR(code, ...)                                                                                        \
-        do {                                                                                                  \
-                snprintf(errbuf, errsize, __VA_ARGS__);                                                       \
-                return (code);                                                                                \
-        } while (0)
-
-static bool keys_allowed(json_object *o, const char *const *allowed)
-{
-        json_object_object_foreach(o, key, val) {
-                (void) val;
-                bool ok = false;
-                for (const char *const *a = allowed; *a; a++)
-                        if (streq(*a, key))
-                                ok = true;
-                if (!ok)
-                        return false;
-        }
-        return true;
-}
-
-static int get_u32(json_object *o, const char *key, bool required, uint32_t *ret)
-{
-        json_object *v;
-
-        if (!json_object_object_get_ex(o, key, &v)) {
-                if (required)
-                        return -EINVAL;
-                *ret = 0;
-                return 0;
-        }
-        if (!json_object_is_type(v, json_type_int))
-                return -EINVAL;
-        int64_t x = json_object_get_int64(v);
-        if (x < 0 || x > UINT32_MAX)
-                return -EINVAL;
-        *ret = (uint32_t) x;
-        return 0;
-}
-
-static const char *get_str(json_object *o, const char *key)
-{
-        json_object *v;
-        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-                return NULL;
-        return json_object_get_string(v);
-}
-
-static int get_stamp(Config *c, json_object *o, Stamp *ret)
-{
-        json_object *v;
-
-        *ret = (Stamp) {};
-        if (!json_object_object_get_ex(o, "stamp", &v))
-                return 0;
-        if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) != 2)
-                return -EINVAL;
-        json_object *l = json_object_array_get_idx(v, 0), *h = json_object_array_get_idx(v, 1);
-        if (!json_object_is_type(l, json_type_int) || !json_object_is_type(h, json_type_string) ||
-                        json_object_get_int64(l) < 0)
-                return -EINVAL;
-        const char *host = json_object_get_string(h);
-        if (host[0] && dlr_name_check(host) < 0)
-                return -EINVAL;
-        int idx = config_host_index(c, host);
-        if (idx < 0)
-                return idx;
-        ret->lamport = (uint64_t) json_object_get_int64(l);
-        ret->host = (uint32_t) idx;
-        return 0;
-}
 
 static int parse_lif(Config *c, Router *r, json_object *o, char *errbuf, size_t errsize)
 {
@@ -843,9 +687,10 @@ static int parse_endpoint(Config *c, Router *r, json_object *o, char *errbuf, si
         return 0;
 }
 
-static int parse_router(Config *c, json_object *o, char *errbuf, size_t errsize)
+static int parse_router(Config *c, json_object *o, ConfigParseFlags flags, char *errbuf, size_t errsize)
 {
-        static const char *const keys[] = { "name", "table", "lifs", "routes", "endpoints", "stamp", NULL };
+        static const char *const keys[] = { "name", "table", "lifs", "routes", "endpoints", "stamp", "rules",
+                "default_action", NULL };
         json_object *lifs = NULL, *routes = NULL, *eps;
         const char *name = get_str(o, "name");
         uint32_t table;
@@ -898,7 +743,7 @@ static int parse_router(Config *c, json_object *o, char *errbuf, size_t errsize)
                                 return k;
                 }
         }
-        return 0;
+        return json_parse_rules(c, r, o, flags, errbuf, errsize);
 }
 
 /* json-c keeps the last of duplicate keys, so {"routers":[...],"routers":[]} would silently mean "no routers".
@@ -1033,7 +878,7 @@ static int parse_tomb(Config *c, json_object *o, bool with_since, char *errbuf, 
         k = tomb_kind_from_string(kind);
         if (k < 0)
                 ERR(-EINVAL, "tombstone: unknown kind %s", kind);
-        bool routed = k == TOMB_LIF || k == TOMB_ROUTE || k == TOMB_ENDPOINT;
+        bool routed = k == TOMB_LIF || k == TOMB_ROUTE || k == TOMB_ENDPOINT || k == TOMB_RULE;
         if (routed ? dlr_name_check(router) < 0 : router[0] != 0)
                 ERR(-EINVAL, "tombstone %s: bad \"router\"", kind);
         if (k == TOMB_ROUTE) {
@@ -1091,6 +936,10 @@ static int check_mirror_stamps(const Config *c, char *errbuf, size_t errsize)
                 for (size_t j = 0; j < r->n_endpoints; j++)
                         if (!STAMPED(r->endpoints[j]->stamp))
                                 ERR(-EINVAL, "router %s: an endpoint has no \"stamp\"", r->name);
+                /* The default action is checked where it is read: only the parser knows it was given. */
+                for (size_t j = 0; j < r->n_rules; j++)
+                        if (!STAMPED(r->rules[j]->stamp))
+                                ERR(-EINVAL, "router %s rule %s: \"stamp\" missing", r->name, r->rules[j]->name);
         }
 #undef STAMPED
         return 0;
@@ -1138,7 +987,7 @@ static int config_from_object(json_object *root, ConfigParseFlags flags, Config 
         }
         /* Explicit tables first, so a router asking for table 0 never takes one another router names. */
         for (size_t i = 0; i < json_object_array_length(routers); i++) {
-                k = parse_router(c, json_object_array_get_idx(routers, i), errbuf, errsize);
+                k = parse_router(c, json_object_array_get_idx(routers, i), flags, errbuf, errsize);
                 if (k < 0)
                         return k;
         }

@@ -6,13 +6,14 @@
 
 #include "config.h"
 
-/* Serialises c canonically: routers, LIFs and routes sorted, next hops sorted, no whitespace. With
+/* Serialises c canonically: routers, LIFs and routes sorted, next hops sorted, rules in (priority, name) order
+ * without their stamps, the default action as a plain string and only when it is not allow, no whitespace. With
  * with_generation the host-local generation counter is included (Export, state file); the digest leaves it out.
  * Returns 0 or -ENOMEM; *ret is NUL-terminated. */
 int config_to_json(const Config *c, bool with_generation, char **ret, size_t *ret_len);
 
 /* The same document in table order rather than sorted, with generation: for the state file, where only
- * speed matters. */
+ * speed matters. Rules and the default action carry their stamps here and in config_to_mirror. */
 int config_to_state(const Config *c, char **ret, size_t *ret_len);
 
 /* Parses and completely validates a configuration. Unknown keys are refused. Errors: -EINVAL (malformed),
@@ -36,6 +37,10 @@ int config_to_mirror(const Config *c, char **ret, size_t *ret_len);
 int delta_routes(const Config *c, const Router *r, const Route *routes, size_t n, char **ret, size_t *ret_len);
 int delta_router(const Config *c, const Router *r, char **ret, size_t *ret_len); /* with its LIFs */
 int delta_endpoint(const Config *c, const Router *r, const Endpoint *e, char **ret, size_t *ret_len);
+/* One rule of r, stamped (deletions: delta_tomb with TOMB_RULE and the rule's name). */
+int delta_rule(const Config *c, const Router *r, const Rule *rule, char **ret, size_t *ret_len);
+/* r's default action with its stamp, which must be set. */
+int delta_default_action(const Config *c, const Router *r, char **ret, size_t *ret_len);
 int delta_tomb(const Config *c, TombKind kind, const char *router, const char *key, char **ret, size_t *ret_len);
 int delta_member(const Config *c, const Member *mb, char **ret, size_t *ret_len);
 /* A journal record that merges doc (a delta or whole mirrored state) when replayed; now dates tombstones. */

@@ -30,6 +30,9 @@ typedef struct MergeResult {
         size_t n_routes;
         MergeObject *objects; /* routers and LIFs that appeared or went, for the bus */
         size_t n_objects;
+        bool firewall;        /* a rule or a default action changed (not only its stamp) */
+        char **fw_routers;    /* the routers whose firewall changed, each once; routers that went included */
+        size_t n_fw_routers;
 } MergeResult;
 
 /* Merges in (parsed and validated like local input) into c: for every object the higher stamp wins,

@@ -15,6 +15,7 @@ static const char *const tomb_kind_table[_TOMB_KIND_MAX] = {
         [TOMB_ROUTE] = "route",
         [TOMB_MEMBER] = "member",
         [TOMB_ENDPOINT] = "endpoint",
+        [TOMB_RULE] = "rule",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(tomb_kind, TombKind, _TOMB_KIND_MAX)
@@ -323,6 +324,31 @@ static int note_object(MergeResult *res, const char *router, const char *lif, bo
         return 0;
 }
 
+static int note_firewall(MergeResult *res, const char *router)
+{
+        res->changed = res->firewall = true;
+        for (size_t i = 0; i < res->n_fw_routers; i++)
+                if (streq(res->fw_routers[i], router))
+                        return 0;
+        char **n = realloc(res->fw_routers, (res->n_fw_routers + 1) * sizeof(char *));
+        if (!n)
+                return -ENOMEM;
+        res->fw_routers = n;
+        n[res->n_fw_routers] = strdup(router);
+        if (!n[res->n_fw_routers])
+                return -ENOMEM;
+        res->n_fw_routers++;
+        return 0;
+}
+
+/* A router that goes takes its firewall along: worth telling only if it had one. */
+static int note_router_firewall_gone(MergeResult *res, const Router *r)
+{
+        if (r->n_rules == 0 && r->default_action == RULE_ACTION_ALLOW)
+                return 0;
+        return note_firewall(res, r->name);
+}
+
 /* Removes a route and leaves a tombstone with at least the given stamp. */
 static int kill_route(Config *c, Router *r, const IpPrefix *p, Stamp at, uint64_t now, MergeResult *res)
 {
@@ -359,6 +385,20 @@ static int kill_endpoint(Config *c, Router *r, const char *lif, const uint8_t ma
                 res->changed = res->endpoints = true;
         }
         return 0;
+}
+
+static int kill_rule(Config *c, Router *r, const char *name, Stamp at, uint64_t now, MergeResult *res)
+{
+        Rule *rule = router_find_rule(r, name);
+
+        if (rule && stamp_compare(c, at, rule->stamp) < 0)
+                at = rule->stamp;
+        if (config_put_tomb(c, TOMB_RULE, r->name, name, at, now) < 0)
+                return -ENOMEM;
+        if (!rule)
+                return 0;
+        rule_free(router_detach_rule(r, name));
+        return note_firewall(res, r->name);
 }
 
 /* Removes a LIF, and every route through it, leaving tombstones stamped at least at. */
@@ -424,7 +464,7 @@ static int kill_router(Config *c, const char *name, Stamp at, uint64_t now, Merg
         for (size_t i = 0; i < r->n_lifs; i++)
                 if (note_object(res, name, r->lifs[i]->name, false) < 0)
                         return -ENOMEM;
-        if (note_object(res, name, NULL, false) < 0)
+        if (note_object(res, name, NULL, false) < 0 || note_router_firewall_gone(res, r) < 0)
                 return -ENOMEM;
         router_free(config_detach_router(c, name));
         res->changed = res->links = res->routes_overflow = true;
@@ -488,6 +528,13 @@ static int apply_tomb(Config *c, const Tombstone *t, Stamp s, uint64_t now, Merg
                 if (!e || stamp_compare(c, s, e->stamp) < 0)
                         return config_put_tomb(c, TOMB_ENDPOINT, t->router, t->key, s, now);
                 return kill_endpoint(c, r, lif, mac, s, now, res);
+        }
+        case TOMB_RULE: {
+                r = config_find_router(c, t->router);
+                const Rule *rule = r ? router_find_rule(r, t->key) : NULL;
+                if (!rule || stamp_compare(c, s, rule->stamp) < 0)
+                        return config_put_tomb(c, TOMB_RULE, t->router, t->key, s, now);
+                return kill_rule(c, r, t->key, s, now, res);
         }
         case TOMB_MEMBER: {
                 Member *mb = config_find_member(c, t->key);
@@ -649,6 +696,50 @@ static int merge_endpoint(Config *c, const Config *in, Router *r, const Router *
         return 0;
 }
 
+static int merge_rule(Config *c, const Config *in, Router *r, const Rule *rule, MergeResult *res)
+{
+        Rule *old = NULL;
+        Stamp s;
+
+        if (stamp_rehost(c, in, rule->stamp, &s) < 0)
+                return -ENOMEM;
+        if (tomb_kills(c, config_find_tomb(c, TOMB_RULE, r->name, rule->name), s))
+                return 0;
+        const Rule *cur = router_find_rule(r, rule->name);
+        if (cur && stamp_compare(c, cur->stamp, s) >= 0)
+                return 0;
+        Rule *n = rule_copy(rule);
+        if (!n)
+                return -ENOMEM;
+        n->stamp = s;
+        bool same = cur && rule_equal(cur, n);
+        /* Over the limit for now: enforce_limits() settles it once everything is in. */
+        if (router_put_rule_unlimited(r, n, &old) < 0) {
+                rule_free(n);
+                return -ENOMEM;
+        }
+        rule_free(old);
+        res->changed = true;
+        return same ? 0 : note_firewall(res, r->name);
+}
+
+static int merge_default_action(Config *c, const Config *in, Router *r, const Router *ir, MergeResult *res)
+{
+        Stamp s;
+
+        if (ir->default_stamp.lamport == 0)
+                return 0; /* never set there, or not part of this document */
+        if (stamp_rehost(c, in, ir->default_stamp, &s) < 0)
+                return -ENOMEM;
+        if (stamp_compare(c, r->default_stamp, s) >= 0)
+                return 0;
+        bool same = r->default_action == ir->default_action;
+        r->default_action = ir->default_action;
+        r->default_stamp = s;
+        res->changed = true;
+        return same ? 0 : note_firewall(res, r->name);
+}
+
 static int merge_router(Config *c, const Config *in, const Router *ir, uint64_t now, MergeResult *res)
 {
         Stamp s;
@@ -667,7 +758,7 @@ static int merge_router(Config *c, const Config *in, const Router *ir, uint64_t 
                         for (size_t i = 0; i < r->n_lifs; i++)
                                 if (note_object(res, r->name, r->lifs[i]->name, false) < 0)
                                         return -ENOMEM;
-                        if (note_object(res, r->name, NULL, false) < 0)
+                        if (note_object(res, r->name, NULL, false) < 0 || note_router_firewall_gone(res, r) < 0)
                                 return -ENOMEM;
                         router_free(config_detach_router(c, ir->name));
                         res->routes_overflow = true;
@@ -699,7 +790,12 @@ static int merge_router(Config *c, const Config *in, const Router *ir, uint64_t 
                 if (k < 0)
                         return k;
         }
-        return 0;
+        for (size_t i = 0; i < ir->n_rules; i++) {
+                k = merge_rule(c, in, r, ir->rules[i], res);
+                if (k < 0)
+                        return k;
+        }
+        return merge_default_action(c, in, r, ir, res);
 }
 
 /* Conflicts two hosts can create by writing at the same time (the same table, segment or VTEP, or
@@ -744,6 +840,37 @@ static int cmp_member_desc(const void *a, const void *b)
         return cmp_stamp_desc(sort_config, (*(Member *const *) a)->stamp, (*(Member *const *) b)->stamp);
 }
 
+static int cmp_rule_desc(const void *a, const void *b)
+{
+        const Rule *x = *(Rule *const *) a, *y = *(Rule *const *) b;
+        int d = cmp_stamp_desc(sort_config, x->stamp, y->stamp);
+        /* One write (an Apply) stamps many rules alike: then the name decides, the same way on every host. */
+        return d != 0 ? d : strcmp(x->name, y->name);
+}
+
+static int enforce_rule_limit(Config *c, Router *r, uint64_t now, MergeResult *res)
+{
+        if (r->n_rules <= DLR_RULES_MAX)
+                return 0;
+        /* Sorted apart from r->rules, which must stay in (priority, name) order. */
+        _cleanup_free_ Rule **v = malloc(r->n_rules * sizeof(Rule *));
+        size_t n = r->n_rules;
+        if (!v)
+                return -ENOMEM;
+        memcpy(v, r->rules, n * sizeof(Rule *));
+        qsort(v, n, sizeof(Rule *), cmp_rule_desc);
+        Stamp w = v[DLR_RULES_MAX - 1]->stamp;
+        for (size_t i = DLR_RULES_MAX; i < n; i++) {
+                _cleanup_free_ char *name = strdup(v[i]->name); /* kill_rule frees v[i] */
+                if (!name)
+                        return -ENOMEM;
+                int k = kill_rule(c, r, name, w, now, res);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
 static int enforce_limits(Config *c, uint64_t now, MergeResult *res)
 {
         int k;
@@ -763,6 +890,9 @@ static int enforce_limits(Config *c, uint64_t now, MergeResult *res)
         }
         for (size_t i = 0; i < c->n_routers; i++) {
                 Router *r = c->routers[i];
+                k = enforce_rule_limit(c, r, now, res);
+                if (k < 0)
+                        return k;
                 if (r->n_lifs > DLR_LIFS_MAX) {
                         qsort(r->lifs, r->n_lifs, sizeof(Lif *), cmp_lif_desc);
                         Stamp w = r->lifs[DLR_LIFS_MAX - 1]->stamp;
@@ -944,11 +1074,16 @@ int config_merge(Config *c, const Config *in, uint64_t now, MergeResult *res)
                 for (size_t j = 0; j < ir->n_endpoints; j++)
                         if (ir->endpoints[j]->stamp.lamport > c->lamport)
                                 c->lamport = ir->endpoints[j]->stamp.lamport;
+                for (size_t j = 0; j < ir->n_rules; j++)
+                        if (ir->rules[j]->stamp.lamport > c->lamport)
+                                c->lamport = ir->rules[j]->stamp.lamport;
+                if (ir->default_stamp.lamport > c->lamport)
+                        c->lamport = ir->default_stamp.lamport;
                 k = merge_router(c, in, ir, now, res);
                 if (k < 0)
                         return k;
         }
-        if (res->links || res->endpoints)
+        if (res->links || res->endpoints || res->firewall)
                 return normalise(c, now, res);
         return 0;
 }
@@ -963,5 +1098,8 @@ void merge_result_done(MergeResult *res)
                 free(res->objects[i].lif);
         }
         free(res->objects);
+        for (size_t i = 0; i < res->n_fw_routers; i++)
+                free(res->fw_routers[i]);
+        free(res->fw_routers);
         *res = (MergeResult) {};
 }

@@ -9,7 +9,7 @@
  *   tombstone that is at least as new as it;
  * - its whole mirrored state (config_to_mirror, what GetState answers) decodes again as a peer document;
  * - merging the same input a second time changes nothing: the canonical text (with counters) and the
- *   mirrored state are byte-identical, and no kernel work (links, routes, endpoints) is reported;
+ *   mirrored state are byte-identical, and no kernel work (links, routes, endpoints, firewall) is reported;
  * - merging its own mirrored state into it changes nothing;
  * - a host holding only the fixed configuration that takes the result's mirrored state ends with the same
  *   Digest: a whole-state exchange is enough to converge. */
@@ -19,7 +19,8 @@
 #define FUZZ_NOW 1000000ULL /* the local time new tombstones are dated with */
 
 /* Two routers and a third that was deleted; LIFs of both kinds; routes (gateway, blackhole, ECMP, a route
- * through the VLAN LIF); endpoints; three members; a tombstone of every kind. Stamps from three hosts. */
+ * through the VLAN LIF); endpoints; firewall rules and a default action; three members; a tombstone of every
+ * kind. Stamps from three hosts. */
 static const char base_doc[] =
         "{\"version\":1,\"lamport\":40,\"routers\":["
         "{\"name\":\"blue\",\"table\":1001,\"stamp\":[3,\"hostA\"],\"lifs\":["
@@ -39,7 +40,15 @@ static const char base_doc[] =
         "{\"lif\":\"web\",\"mac\":\"52:54:00:00:00:01\",\"addresses\":[\"10.0.0.5\",\"2001:db8:0:1::5\"],"
         "\"host\":\"hostA\",\"stamp\":[12,\"hostA\"]},"
         "{\"lif\":\"db\",\"mac\":\"52:54:00:00:00:02\",\"addresses\":[\"10.1.0.6\"],\"host\":\"hostB\","
-        "\"stamp\":[13,\"hostB\"]}]},"
+        "\"stamp\":[13,\"hostB\"]}],"
+        "\"rules\":["
+        "{\"name\":\"ssh\",\"priority\":10,\"source\":[\"10.0.0.0/8\",\"2001:db8::/32\"],\"protocol\":\"tcp\","
+        "\"ports\":\"22,2222-2223\",\"action\":\"allow\",\"stamp\":[16,\"hostA\"]},"
+        "{\"name\":\"web\",\"priority\":10,\"destination\":[\"10.0.0.5/32\"],\"protocol\":\"tcp\","
+        "\"ports\":\"80,443\",\"action\":\"allow\",\"stamp\":[17,\"hostB\"]},"
+        "{\"name\":\"ping\",\"priority\":20,\"protocol\":\"icmp\",\"action\":\"reject\","
+        "\"stamp\":[18,\"hostC\"]}],"
+        "\"default_action\":{\"action\":\"drop\",\"stamp\":[19,\"hostA\"]}},"
         "{\"name\":\"red\",\"table\":1002,\"stamp\":[6,\"hostC\"],\"lifs\":["
         "{\"name\":\"app\",\"kind\":\"vxlan\",\"segment\":6000,\"addresses\":[\"10.0.0.1/24\"],"
         "\"stamp\":[7,\"hostC\"]}],"
@@ -55,7 +64,8 @@ static const char base_doc[] =
         "{\"kind\":\"lif\",\"router\":\"blue\",\"key\":\"old\",\"stamp\":[21,\"hostA\"]},"
         "{\"kind\":\"route\",\"router\":\"blue\",\"key\":\"10.8.0.0/16\",\"stamp\":[22,\"hostC\"]},"
         "{\"kind\":\"member\",\"router\":\"\",\"key\":\"hostZ\",\"stamp\":[23,\"hostA\"]},"
-        "{\"kind\":\"endpoint\",\"router\":\"blue\",\"key\":\"web/52:54:00:00:00:09\",\"stamp\":[24,\"hostB\"]}]}";
+        "{\"kind\":\"endpoint\",\"router\":\"blue\",\"key\":\"web/52:54:00:00:00:09\",\"stamp\":[24,\"hostB\"]},"
+        "{\"kind\":\"rule\",\"router\":\"blue\",\"key\":\"telnet\",\"stamp\":[25,\"hostC\"]}]}";
 
 static Config *base;
 
@@ -143,6 +153,9 @@ static void check_cluster(const Config *c)
                                            (Stamp) { rt->stamp_lamport, rt->stamp_host }),
                                 "route %s/%s lives under its tombstone", r->name, p);
                 }
+                for (size_t j = 0; j < r->n_rules; j++)
+                        FUZZ_CHECK(!tomb_at_least(c, TOMB_RULE, r->name, r->rules[j]->name, r->rules[j]->stamp),
+                                "rule %s/%s lives under its tombstone", r->name, r->rules[j]->name);
                 for (size_t j = 0; j < r->n_endpoints; j++) {
                         const Endpoint *e = r->endpoints[j];
                         const Lif *l = router_find_lif_by_id(r, e->lif);
@@ -176,7 +189,7 @@ static void check_cluster(const Config *c)
 static bool kernel_work(const MergeResult *res)
 {
         return res->links || res->members || res->endpoints || res->routes_overflow || res->n_routes > 0 ||
-                res->n_objects > 0;
+                res->n_objects > 0 || res->firewall || res->n_fw_routers > 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -225,8 +238,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *t1 = canonical(c);
         merge(c, in, &res);
         FUZZ_CHECK(!kernel_work(&res), "merging the same document twice asks for kernel work again "
-                "(links %d routes %zu objects %zu endpoints %d)", res.links, res.n_routes, res.n_objects,
-                res.endpoints);
+                "(links %d routes %zu objects %zu endpoints %d firewall %d)", res.links, res.n_routes,
+                res.n_objects, res.endpoints, res.firewall);
         FUZZ_CHECK(!res.changed || in->tombs.n > 0, "merging the same document twice reports a change");
         merge_result_done(&res);
         char *t2 = canonical(c);

@@ -194,6 +194,34 @@ static inline void fuzz_check_lif(const Router *r, const Lif *l)
         }
 }
 
+/* A router's rules as rule_build and router_put_rule promise them: each passes rule_check, at most
+ * DLR_RULES_MAX, in (priority, name) order with unique names, each found by its name at its place; and a
+ * default action that is one. */
+static inline void fuzz_check_rules(const Router *r, size_t n_hosts)
+{
+        FUZZ_CHECK(r->n_rules <= DLR_RULES_MAX, "router %s has %zu rules", r->name, r->n_rules);
+        FUZZ_CHECK(rule_action_to_string(r->default_action), "router %s default action %d", r->name,
+                (int) r->default_action);
+        FUZZ_CHECK(r->default_stamp.host == 0 || r->default_stamp.host < n_hosts, "router %s default stamp host",
+                r->name);
+        for (size_t i = 0; i < r->n_rules; i++) {
+                const Rule *x = r->rules[i];
+                const char *why = NULL;
+                FUZZ_CHECK(rule_check(x, &why) == 0, "router %s rule %s: %s", r->name, x->name, why);
+                FUZZ_CHECK(router_find_rule(r, x->name) == x, "router %s rule %s not found by name", r->name,
+                        x->name);
+                FUZZ_CHECK(router_rule_index(r, x->name) == (int) i, "router %s rule %s not at its index", r->name,
+                        x->name);
+                FUZZ_CHECK(x->stamp.host == 0 || x->stamp.host < n_hosts, "rule %s stamp host", x->name);
+                if (i > 0) {
+                        const Rule *p = r->rules[i - 1];
+                        FUZZ_CHECK(p->priority < x->priority ||
+                                        (p->priority == x->priority && strcmp(p->name, x->name) < 0),
+                                "router %s rules %s and %s out of order", r->name, p->name, x->name);
+                }
+        }
+}
+
 /* Everything config_from_json promises about a configuration it accepted (and what journal replay and the
  * D-Bus paths must keep true). */
 static inline void fuzz_check_config(const Config *c)
@@ -244,6 +272,7 @@ static inline void fuzz_check_config(const Config *c)
                 }
                 FUZZ_CHECK(used == r->routes.n, "router %s counts %zu routes, holds %zu", r->name,
                         r->routes.n, used);
+                fuzz_check_rules(r, c->n_hosts);
         }
 }
 
@@ -272,7 +301,8 @@ static inline char *fuzz_check_round_trip(const Config *c, const char *what)
 }
 
 /* The fixed configuration the journal, LIF and route targets work against: two routers with LIFs of both
- * kinds, a few routes, stamps from two hosts, and a third router without anything. */
+ * kinds, a few routes, firewall rules and a default action, stamps from two hosts, and a third router without
+ * anything. */
 static const char fuzz_base_json[] =
         "{\"version\":1,\"generation\":7,\"lamport\":20,\"routers\":["
         "{\"name\":\"blue\",\"table\":1001,\"stamp\":[3,\"hostA\"],\"lifs\":["
@@ -287,7 +317,10 @@ static const char fuzz_base_json[] =
         "{\"gateway\":\"2001:db8:0:1::fe\",\"lif\":\"web\"}],\"stamp\":[9,\"hostA\"]}]},"
         "{\"name\":\"red\",\"table\":1002,\"lifs\":["
         "{\"name\":\"app\",\"kind\":\"vxlan\",\"segment\":6000,\"addresses\":[\"10.0.0.1/24\"]}],"
-        "\"routes\":[{\"prefix\":\"10.20.0.0/16\",\"nexthops\":[{\"gateway\":\"\",\"lif\":\"app\"}]}]},"
+        "\"routes\":[{\"prefix\":\"10.20.0.0/16\",\"nexthops\":[{\"gateway\":\"\",\"lif\":\"app\"}]}],"
+        "\"rules\":[{\"name\":\"ssh\",\"priority\":10,\"source\":[\"10.0.0.0/8\"],\"protocol\":\"tcp\","
+        "\"ports\":\"22\",\"action\":\"allow\",\"stamp\":[5,\"hostA\"]},"
+        "{\"name\":\"ping6\",\"protocol\":\"icmpv6\",\"action\":\"allow\"}],\"default_action\":\"drop\"},"
         "{\"name\":\"empty\"}]}";
 
 static inline Config *fuzz_base_config(void)

@@ -16,7 +16,7 @@
 /* The canonical document of sample_config(), without generation. */
 static const char sample_json[] =
         "{\"version\":1,\"routers\":["
-        "{\"name\":\"alpha\",\"table\":1000,\"stamp\":[3,\"hostB\"],\"lifs\":[],\"routes\":[],\"endpoints\":[]},"
+        "{\"name\":\"alpha\",\"table\":1000,\"stamp\":[3,\"hostB\"],\"lifs\":[],\"routes\":[],\"endpoints\":[],\"rules\":[]},"
         "{\"name\":\"blue\",\"table\":1001,\"stamp\":[5,\"hostA\"],\"lifs\":["
         "{\"name\":\"db\",\"kind\":\"vlan\",\"segment\":100,\"mtu\":9000,\"mac\":\"82:19:68:2e:89:26\","
         "\"addresses\":[\"10.0.2.1/24\"],\"stamp\":[7,\"hostB\"]},"
@@ -30,7 +30,7 @@ static const char sample_json[] =
         "16\",\"nexthops\":[{\"gateway\":\"\",\"lif\":\"db\"}],\"stamp\":[11,\"hostA\"]},"
         "{\"prefix\":\"2001:db8:9::/48\",\"nexthops\":[{\"gateway\":\"2001:db8:0:1::fd\",\"lif\":\"web\"},"
         "{\"gateway\":\"2001:db8:0:1::fe\",\"lif\":\"web\"}],\"stamp\":[9,\"hostA\"]}"
-        "],\"endpoints\":[]}],\"members\":[]}";
+        "],\"endpoints\":[],\"rules\":[]}],\"members\":[]}";
 
 static Lif *add_lif_with_id(Config *c, Router *r, uint16_t id, const char *name, const char *kind,
         uint32_t seg, uint32_t mtu, char *const *addrs, Stamp st)
@@ -380,8 +380,8 @@ START_TEST(test_from_json_lenient_input_canonical_output)
                 "\"addresses\":[\"10.1.0.1/24\"],\"stamp\":[0,\"\"]}],"
                 "\"routes\":[{\"prefix\":\"10.9.0.0/"
                 "16\",\"nexthops\":[{\"gateway\":\"10.0.0.254\",\"lif\":\"\"},"
-                "{\"gateway\":\"10.1.0.254\",\"lif\":\"b\"}],\"stamp\":[0,\"\"]}],\"endpoints\":[]},"
-                "{\"name\":\"zeta\",\"table\":1001,\"stamp\":[0,\"\"],\"lifs\":[],\"routes\":[],\"endpoints\":[]}],"
+                "{\"gateway\":\"10.1.0.254\",\"lif\":\"b\"}],\"stamp\":[0,\"\"]}],\"endpoints\":[],\"rules\":[]},"
+                "{\"name\":\"zeta\",\"table\":1001,\"stamp\":[0,\"\"],\"lifs\":[],\"routes\":[],\"endpoints\":[],\"rules\":[]}],"
                 "\"members\":[]}",
                 mac_a, mac_b);
 
@@ -944,6 +944,406 @@ START_TEST(test_journal_bad_records)
 }
 END_TEST
 
+/* ---- firewall rules and default action ---- */
+
+/* Apply's input: lists and ports in any order, plain addresses, defaults left out. */
+static const char fw_input[] =
+        "{\"version\":1,\"routers\":[{\"name\":\"blue\",\"table\":1001,\"rules\":["
+        "{\"name\":\"web\",\"priority\":10,\"destination\":[\"192.0.2.0/24\",\"10.0.0.0/8\",\"10.1.0.0/16\"],"
+        "\"protocol\":\"tcp\",\"ports\":\"443,80-81,82\",\"action\":\"allow\"},"
+        "{\"name\":\"icmp\",\"action\":\"allow\",\"protocol\":\"icmp\"},"
+        "{\"name\":\"deny-v6\",\"priority\":10,\"source\":[\"2001:db8::1\",\"2001:db8::/32\"],\"action\":\"reject\"},"
+        "{\"name\":\"dns\",\"priority\":5,\"destination\":[\"192.0.2.53\"],\"protocol\":\"udp\",\"ports\":\"53\","
+        "\"action\":\"allow\"}],\"default_action\":\"drop\"}]}";
+
+/* Its canonical form: rules in (priority, name) order, lists canonical, no stamps on rules. */
+static const char fw_canonical[] =
+        "{\"version\":1,\"routers\":[{\"name\":\"blue\",\"table\":1001,\"stamp\":[0,\"\"],\"lifs\":[],\"routes\":[],"
+        "\"endpoints\":[],\"rules\":["
+        "{\"name\":\"dns\",\"priority\":5,\"destination\":[\"192.0.2.53/32\"],\"protocol\":\"udp\",\"ports\":\"53\","
+        "\"action\":\"allow\"},"
+        "{\"name\":\"deny-v6\",\"priority\":10,\"source\":[\"2001:db8::/32\"],\"protocol\":\"any\",\"action\":\"reject\"},"
+        "{\"name\":\"web\",\"priority\":10,\"destination\":[\"10.0.0.0/8\",\"192.0.2.0/24\"],\"protocol\":\"tcp\","
+        "\"ports\":\"80-82,443\",\"action\":\"allow\"},"
+        "{\"name\":\"icmp\",\"priority\":1000,\"protocol\":\"icmp\",\"action\":\"allow\"}],"
+        "\"default_action\":\"drop\"}],\"members\":[]}";
+
+/* fw_input with every rule and the default action stamped by hostA. */
+static Config *fw_stamped(void)
+{
+        Config *c = from_json_s(fw_input);
+        Router *r = config_find_router(c, "blue");
+        int h = config_host_index(c, "hostA");
+
+        ck_assert_int_ge(h, 0);
+        r->stamp = (Stamp) { 1, (uint32_t) h };
+        for (size_t i = 0; i < r->n_rules; i++)
+                r->rules[i]->stamp = (Stamp) { 10 + i, (uint32_t) h };
+        r->default_stamp = (Stamp) { 20, (uint32_t) h };
+        c->lamport = 20;
+        return c;
+}
+
+static Config *parse_flags(const char *s, size_t len, ConfigParseFlags flags)
+{
+        char err[512] = "";
+        Config *c = NULL;
+        int k = config_from_json_ex(s, len, flags, &c, err, sizeof err);
+        ck_assert_msg(k == 0, "refused (%d): %s\n%s", k, err, s);
+        return c;
+}
+
+START_TEST(test_rules_canonical)
+{
+        _cleanup_(config_freep) Config *c = from_json_s(fw_input), *d = NULL;
+        _cleanup_free_ char *s = to_json_s(c, false), *s2 = NULL;
+
+        ck_assert_str_eq(s, fw_canonical);
+        Router *r = config_find_router(c, "blue");
+        ck_assert_uint_eq(r->n_rules, 4);
+        ck_assert_int_eq(r->default_action, RULE_ACTION_DROP);
+        ck_assert_uint_eq(r->default_stamp.lamport, 0); /* the caller stamps */
+        ck_assert_ptr_nonnull(router_find_rule(r, "web"));
+
+        /* Apply of an Export gives the same Export. */
+        d = from_json_s(s);
+        s2 = to_json_s(d, false);
+        ck_assert_str_eq(s, s2);
+
+        /* Stamps are no part of it: stamped alike or not, the text is the same. */
+        _cleanup_(config_freep) Config *st = fw_stamped();
+        _cleanup_free_ char *s3 = to_json_s(st, false);
+        ck_assert_ptr_null(strstr(s3, "\"action\":\"allow\",\"stamp\""));
+        ck_assert_ptr_nonnull(strstr(s3, "],\"default_action\":\"drop\"}"));
+}
+END_TEST
+
+START_TEST(test_rules_state_and_mirror)
+{
+        _cleanup_(config_freep) Config *c = fw_stamped(), *d = NULL, *m = NULL;
+        _cleanup_free_ char *want = to_json_s(c, true), *st = NULL, *st2 = NULL, *mi = NULL, *mi2 = NULL, *got = NULL;
+        size_t len = 0, len2 = 0;
+
+        ck_assert_int_eq(config_to_state(c, &st, &len), 0);
+        ck_assert_ptr_nonnull(strstr(st, "{\"name\":\"dns\",\"priority\":5,\"destination\":[\"192.0.2.53/32\"],"
+                                         "\"protocol\":\"udp\",\"ports\":\"53\",\"action\":\"allow\","
+                                         "\"stamp\":[10,\"hostA\"]}"));
+        ck_assert_ptr_nonnull(strstr(st, ",\"default_action\":{\"action\":\"drop\",\"stamp\":[20,\"hostA\"]}}"));
+        d = parse_flags(st, len, CONFIG_PARSE_STATE);
+        got = to_json_s(d, true);
+        ck_assert_str_eq(got, want);
+        ck_assert_int_eq(config_to_state(d, &st2, &len2), 0);
+        ck_assert_str_eq(st, st2);
+
+        ck_assert_int_eq(config_to_mirror(c, &mi, &len), 0);
+        ck_assert_ptr_nonnull(strstr(mi, "\"action\":\"reject\",\"stamp\":[11,\"hostA\"]}"));
+        ck_assert_ptr_nonnull(strstr(mi, ",\"default_action\":{\"action\":\"drop\",\"stamp\":[20,\"hostA\"]}}"));
+        m = parse_flags(mi, len, CONFIG_PARSE_MIRROR);
+        ck_assert_int_eq(config_to_mirror(m, &mi2, &len2), 0);
+        ck_assert_str_eq(mi, mi2);
+        Router *r = config_find_router(m, "blue");
+        ck_assert_uint_eq(router_find_rule(r, "icmp")->stamp.lamport, 13);
+        ck_assert_str_eq(m->hosts[router_find_rule(r, "icmp")->stamp.host], "hostA");
+        ck_assert_uint_eq(r->default_stamp.lamport, 20);
+        ck_assert_int_eq(r->default_action, RULE_ACTION_DROP);
+}
+END_TEST
+
+/* Never set, the default action is in no form; set to allow, only the stamped forms carry it. */
+START_TEST(test_default_action_forms)
+{
+        _cleanup_(config_freep) Config *c = from_json_s("{\"version\":1,\"routers\":[{\"name\":\"blue\",\"table\":1001}]}");
+        Router *r = config_find_router(c, "blue");
+        int h = config_host_index(c, "hostA");
+        char *s;
+        size_t len;
+
+        r->stamp = (Stamp) { 1, (uint32_t) h };
+        ck_assert_int_eq(r->default_action, RULE_ACTION_ALLOW);
+        s = to_json_s(c, false);
+        ck_assert_ptr_null(strstr(s, "default_action"));
+        free(s);
+        ck_assert_int_eq(config_to_state(c, &s, &len), 0);
+        ck_assert_ptr_null(strstr(s, "default_action"));
+        free(s);
+        ck_assert_int_eq(config_to_mirror(c, &s, &len), 0);
+        ck_assert_ptr_null(strstr(s, "default_action"));
+        free(s);
+
+        r->default_stamp = (Stamp) { 5, (uint32_t) h };
+        s = to_json_s(c, false);
+        ck_assert_ptr_null(strstr(s, "default_action"));
+        free(s);
+        ck_assert_int_eq(config_to_mirror(c, &s, &len), 0);
+        ck_assert_ptr_nonnull(strstr(s, "\"rules\":[],\"default_action\":{\"action\":\"allow\",\"stamp\":[5,\"hostA\"]}}"));
+        Config *m = parse_flags(s, len, CONFIG_PARSE_MIRROR);
+        ck_assert_uint_eq(config_find_router(m, "blue")->default_stamp.lamport, 5);
+        config_free(m);
+        free(s);
+
+        r->default_action = RULE_ACTION_REJECT;
+        s = to_json_s(c, false);
+        ck_assert_ptr_nonnull(strstr(s, "\"rules\":[],\"default_action\":\"reject\"}"));
+        free(s);
+
+        /* Set by Apply and not stamped yet: still printed, so nothing is lost on the way to the stamps. */
+        r->default_action = RULE_ACTION_DROP;
+        r->default_stamp = (Stamp) {};
+        s = to_json_s(c, false);
+        ck_assert_ptr_nonnull(strstr(s, "\"default_action\":\"drop\""));
+        free(s);
+        ck_assert_int_eq(config_to_state(c, &s, &len), 0);
+        Config *back = parse_flags(s, len, CONFIG_PARSE_STATE);
+        ck_assert_int_eq(config_find_router(back, "blue")->default_action, RULE_ACTION_DROP);
+        config_free(back);
+        free(s);
+}
+END_TEST
+
+#define FWDOC(rules, extra) "{\"version\":1,\"routers\":[{\"name\":\"blue\",\"table\":1001,\"rules\":[" rules "]" extra "}]}"
+#define MDOC(rules, extra)                                                                                  \
+        "{\"version\":1,\"routers\":[{\"name\":\"blue\",\"table\":1001,\"stamp\":[1,\"A\"],\"rules\":[" rules "]" extra "}]}"
+
+static void refuse_flags(int code, const char *s, ConfigParseFlags flags, const char *want)
+{
+        char err[512] = "";
+        Config *c = NULL;
+        int k = config_from_json_ex(s, strlen(s), flags, &c, err, sizeof err);
+        ck_assert_msg(k == code, "%s\n  gave %d (%s), want %d", s, k, err, code);
+        ck_assert_ptr_null(c);
+        ck_assert_msg(err[0], "no explanation for %s", s);
+        if (want)
+                ck_assert_msg(strcmp(err, want) == 0, "%s\n  said \"%s\", want \"%s\"", s, err, want);
+}
+
+START_TEST(test_rules_refused)
+{
+        /* Unknown keys, in a rule and in the default action. */
+        refuse_flags(-EINVAL, FWDOC("{\"name\":\"x\",\"action\":\"allow\",\"log\":true}", ""), 0,
+                "router blue: a rule must be an object with known keys");
+        refuse_flags(-EINVAL, MDOC("", ",\"default_action\":{\"action\":\"drop\",\"stamp\":[2,\"A\"],\"by\":\"me\"}"),
+                CONFIG_PARSE_MIRROR, NULL);
+        /* What a rule needs. */
+        refuse_flags(-EINVAL, FWDOC("{\"action\":\"allow\"}", ""), 0, "router blue: a rule needs a \"name\"");
+        refuse_flags(-EINVAL, FWDOC("{\"name\":\"x\"}", ""), 0,
+                "router blue rule x: a rule needs an action: allow, drop or reject");
+        refuse_flags(-EINVAL, FWDOC("{\"name\":\"a b\",\"action\":\"allow\"}", ""), 0,
+                "router blue rule a b: invalid rule name: use 1-64 characters of A-Z a-z 0-9 _ . -");
+        refuse_flags(-EINVAL, FWDOC("{\"name\":\"x\",\"protocol\":\"tcp\",\"ports\":\"22,\",\"action\":\"allow\"}", ""), 0,
+                "router blue rule x: invalid port list: expected ports 1-65535 or ranges FIRST-LAST, separated by commas");
+        refuse_flags(-EINVAL, FWDOC("{\"name\":\"x\",\"ports\":\"22\",\"action\":\"allow\"}", ""), 0,
+                "router blue rule x: ports need protocol tcp or udp");
+        refuse_flags(-EINVAL, FWDOC("{\"name\":\"x\",\"source\":[],\"action\":\"allow\"}", ""), 0,
+                "router blue rule x: empty source list: leave it out for any source");
+        refuse_flags(-EINVAL, FWDOC("{\"name\":\"x\",\"source\":[\"10.0.0.0/8\"],\"destination\":[\"::/0\"],"
+                                    "\"action\":\"allow\"}", ""), 0,
+                "router blue rule x: source, destination and protocol share no address family");
+        /* Duplicate names. */
+        refuse_flags(-EEXIST, FWDOC("{\"name\":\"x\",\"action\":\"allow\"},{\"name\":\"x\",\"priority\":1,\"action\":\"drop\"}", ""),
+                0, "router blue rule x: defined twice");
+        /* Types. */
+        refuse_flags(-EINVAL, FWDOC("{\"name\":\"x\",\"priority\":\"1\",\"action\":\"allow\"}", ""), 0,
+                "router blue rule x: bad \"priority\"");
+        refuse_flags(-EINVAL, FWDOC("{\"name\":\"x\",\"priority\":-1,\"action\":\"allow\"}", ""), 0, NULL);
+        refuse_flags(-EINVAL, FWDOC("{\"name\":\"x\",\"priority\":4294967296,\"action\":\"allow\"}", ""), 0, NULL);
+        refuse_flags(-EINVAL, FWDOC("{\"name\":\"x\",\"protocol\":6,\"action\":\"allow\"}", ""), 0, NULL);
+        refuse_flags(-EINVAL, FWDOC("{\"name\":\"x\",\"action\":null}", ""), 0, NULL);
+        refuse_flags(-EINVAL, FWDOC("{\"name\":\"x\",\"source\":\"10.0.0.0/8\",\"action\":\"allow\"}", ""), 0, NULL);
+        refuse_flags(-EINVAL, FWDOC("{\"name\":\"x\",\"destination\":[1],\"action\":\"allow\"}", ""), 0, NULL);
+        refuse_flags(-EINVAL, FWDOC("{\"name\":\"x\",\"action\":\"allow\",\"stamp\":[1]}", ""), 0,
+                "router blue rule x: bad \"stamp\"");
+        refuse_flags(-EINVAL, "{\"version\":1,\"routers\":[{\"name\":\"blue\",\"rules\":{}}]}", 0, NULL);
+        refuse_flags(-EINVAL, FWDOC("", ",\"default_action\":\"deny\""), 0,
+                "router blue: invalid \"default_action\": expected allow, drop or reject");
+        refuse_flags(-EINVAL, FWDOC("", ",\"default_action\":5"), 0, NULL);
+        refuse_flags(-EINVAL, FWDOC("", ",\"default_action\":{\"stamp\":[2,\"A\"]}"), 0, NULL);
+
+        /* Peers' documents carry stamps on every rule and on the default action. */
+        refuse_flags(-EINVAL, MDOC("{\"name\":\"x\",\"action\":\"allow\"}", ""), CONFIG_PARSE_MIRROR,
+                "router blue rule x: \"stamp\" missing");
+        refuse_flags(-EINVAL, MDOC("{\"name\":\"x\",\"action\":\"allow\",\"stamp\":[0,\"A\"]}", ""), CONFIG_PARSE_MIRROR,
+                NULL);
+        refuse_flags(-EINVAL, MDOC("", ",\"default_action\":\"drop\""), CONFIG_PARSE_MIRROR,
+                "router blue: \"default_action\" needs a \"stamp\"");
+        refuse_flags(-EINVAL, MDOC("", ",\"default_action\":{\"action\":\"drop\"}"), CONFIG_PARSE_MIRROR, NULL);
+        refuse_flags(-EINVAL, MDOC("", ",\"default_action\":{\"action\":\"drop\",\"stamp\":[3,\"\"]}"),
+                CONFIG_PARSE_MIRROR, NULL);
+
+        /* Lists and ports that dlrd would have printed otherwise: refused from peers and the state file,
+         * canonicalised from Apply. */
+        static const char *const odd[] = {
+                "{\"name\":\"x\",\"source\":[\"192.0.2.0/24\",\"10.0.0.0/8\"],\"action\":\"allow\",\"stamp\":[2,\"A\"]}",
+                "{\"name\":\"x\",\"source\":[\"10.0.0.1\"],\"action\":\"allow\",\"stamp\":[2,\"A\"]}",
+                "{\"name\":\"x\",\"destination\":[\"10.0.0.0/8\",\"10.1.0.0/16\"],\"action\":\"allow\",\"stamp\":[2,\"A\"]}",
+                "{\"name\":\"x\",\"destination\":[\"10.0.0.0/8\",\"10.0.0.0/8\"],\"action\":\"allow\",\"stamp\":[2,\"A\"]}",
+                "{\"name\":\"x\",\"protocol\":\"tcp\",\"ports\":\"80,22\",\"action\":\"allow\",\"stamp\":[2,\"A\"]}",
+                "{\"name\":\"x\",\"protocol\":\"tcp\",\"ports\":\"22-22\",\"action\":\"allow\",\"stamp\":[2,\"A\"]}",
+                "{\"name\":\"x\",\"protocol\":\"tcp\",\"ports\":\"22,23\",\"action\":\"allow\",\"stamp\":[2,\"A\"]}",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(odd); i++) {
+                char buf[1024];
+                snprintf(buf, sizeof buf, MDOC("%s", ""), odd[i]);
+                refuse_flags(-EINVAL, buf, CONFIG_PARSE_MIRROR, NULL);
+                refuse_flags(-EINVAL, buf, CONFIG_PARSE_STATE, NULL);
+                Config *c = parse_flags(buf, strlen(buf), CONFIG_PARSE_APPLY);
+                const Rule *x = router_find_rule(config_find_router(c, "blue"), "x");
+                const char *why = "unset";
+                ck_assert_ptr_nonnull(x);
+                ck_assert_int_eq(rule_check(x, &why), 0);
+                config_free(c);
+        }
+
+        /* Rule tombstones name a router and a rule. */
+        refuse_flags(-EINVAL, "{\"routers\":[],\"tombstones\":[{\"kind\":\"rule\",\"router\":\"\",\"key\":\"x\","
+                              "\"stamp\":[1,\"A\"]}]}", CONFIG_PARSE_MIRROR, NULL);
+        refuse_flags(-EINVAL, "{\"routers\":[],\"tombstones\":[{\"kind\":\"rule\",\"router\":\"blue\",\"key\":\"a b\","
+                              "\"stamp\":[1,\"A\"]}]}", CONFIG_PARSE_MIRROR, NULL);
+        static const char tomb[] = "{\"routers\":[],\"tombstones\":[{\"kind\":\"rule\",\"router\":\"blue\",\"key\":\"x\","
+                                   "\"stamp\":[1,\"A\"]}]}";
+        Config *t = parse_flags(tomb, strlen(tomb), CONFIG_PARSE_MIRROR);
+        ck_assert_ptr_nonnull(config_find_tomb(t, TOMB_RULE, "blue", "x"));
+        config_free(t);
+}
+END_TEST
+
+/* At most DLR_RULES_MAX rules per router in a document. */
+START_TEST(test_rules_limit)
+{
+        size_t n = DLR_RULES_MAX + 1, size = n * 48 + 256, at;
+        _cleanup_free_ char *buf = malloc(size);
+        Config *c = NULL;
+
+        ck_assert_ptr_nonnull(buf);
+        for (int round = 0; round < 2; round++) {
+                size_t want = round == 0 ? DLR_RULES_MAX : n;
+                at = (size_t) snprintf(buf, size, "{\"version\":1,\"routers\":[{\"name\":\"blue\",\"rules\":[");
+                for (size_t i = 0; i < want; i++)
+                        at += (size_t) snprintf(buf + at, size - at, "%s{\"name\":\"r%06zu\",\"action\":\"drop\"}",
+                                i ? "," : "", i);
+                snprintf(buf + at, size - at, "]}]}");
+                if (round == 0) {
+                        c = from_json_s(buf);
+                        ck_assert_uint_eq(config_find_router(c, "blue")->n_rules, DLR_RULES_MAX);
+                        config_free(c);
+                } else
+                        refuse_flags(-EINVAL, buf, 0, "router blue: \"rules\" must be a list of at most 65536");
+        }
+}
+END_TEST
+
+/* Deltas for one rule and for the default action are peer documents, and journal records holding them replay
+ * to the same state, twice as well as once. */
+START_TEST(test_rule_deltas_and_journal)
+{
+        _cleanup_(config_freep) Config *live = fw_stamped(), *replica = NULL;
+        Router *r = config_find_router(live, "blue");
+        char *doc, *rec, err[512];
+        size_t len, rlen;
+
+        /* The replica knows the router (same incarnation) but none of its firewall. */
+        ck_assert_int_eq(config_copy(live, &replica), 0);
+        Router *rr = config_find_router(replica, "blue");
+        while (rr->n_rules > 0)
+                rule_free(router_detach_rule(rr, rr->rules[0]->name));
+        rr->default_action = RULE_ACTION_ALLOW;
+        rr->default_stamp = (Stamp) {};
+
+        for (size_t i = 0; i < r->n_rules; i++) {
+                ck_assert_int_eq(delta_rule(live, r, r->rules[i], &doc, &len), 0);
+                Config *in = parse_flags(doc, len, CONFIG_PARSE_MIRROR);
+                ck_assert_uint_eq(config_find_router(in, "blue")->n_rules, 1);
+                config_free(in);
+                ck_assert_int_eq(journal_merge(live, doc, len, 1000, &rec, &rlen), 0);
+                for (int twice = 0; twice < 2; twice++)
+                        ck_assert_msg(config_replay_journal(replica, rec, rlen - 1, err, sizeof err) == 0, "%s", err);
+                free(rec);
+                free(doc);
+        }
+        ck_assert_int_eq(delta_default_action(live, r, &doc, &len), 0);
+        ck_assert_ptr_nonnull(strstr(doc, "\"default_action\":{\"action\":\"drop\",\"stamp\":[20,\"hostA\"]}"));
+        ck_assert_int_eq(journal_merge(live, doc, len, 1000, &rec, &rlen), 0);
+        for (int twice = 0; twice < 2; twice++)
+                ck_assert_msg(config_replay_journal(replica, rec, rlen - 1, err, sizeof err) == 0, "%s", err);
+        free(rec);
+        free(doc);
+
+        _cleanup_free_ char *a = NULL, *b = NULL;
+        ck_assert_int_eq(config_to_mirror(live, &a, &len), 0);
+        ck_assert_int_eq(config_to_mirror(replica, &b, &len), 0);
+        ck_assert_str_eq(a, b);
+
+        /* A deletion travels as a rule tombstone. */
+        Stamp del = { 30, r->rules[0]->stamp.host };
+        ck_assert_int_eq(config_put_tomb(live, TOMB_RULE, "blue", "web", del, 1000), 0);
+        rule_free(router_detach_rule(r, "web"));
+        live->lamport = 30;
+        ck_assert_int_eq(delta_tomb(live, TOMB_RULE, "blue", "web", &doc, &len), 0);
+        ck_assert_ptr_nonnull(strstr(doc, "{\"kind\":\"rule\",\"router\":\"blue\",\"key\":\"web\",\"stamp\":[30,\"hostA\"]}"));
+        ck_assert_int_eq(journal_merge(live, doc, len, 1000, &rec, &rlen), 0);
+        for (int twice = 0; twice < 2; twice++)
+                ck_assert_msg(config_replay_journal(replica, rec, rlen - 1, err, sizeof err) == 0, "%s", err);
+        free(rec);
+        free(doc);
+        ck_assert_ptr_null(router_find_rule(rr, "web"));
+        ck_assert_uint_eq(rr->n_rules, 3);
+        ck_assert_ptr_nonnull(config_find_tomb(replica, TOMB_RULE, "blue", "web"));
+        _cleanup_free_ char *c1 = to_json_s(live, false), *c2 = to_json_s(replica, false);
+        ck_assert_str_eq(c1, c2);
+}
+END_TEST
+
+/* Digest follows what the firewall does, not who wrote it when. */
+START_TEST(test_rules_digest)
+{
+        _cleanup_(config_freep) Config *a = from_json_s(fw_input), *s1 = fw_stamped(), *s2 = fw_stamped(), *e = NULL;
+        char da[65], d1[65], d2[65], de[65];
+
+        /* Rules written at other times, by another host, or the default action written again. */
+        Router *r2 = config_find_router(s2, "blue");
+        int h = config_host_index(s2, "hostB");
+        ck_assert_int_ge(h, 0);
+        for (size_t i = 0; i < r2->n_rules; i++)
+                r2->rules[i]->stamp = (Stamp) { 100 + i, (uint32_t) h };
+        r2->default_stamp = (Stamp) { 200, (uint32_t) h };
+        digest_s(s1, d1);
+        digest_s(s2, d2);
+        ck_assert_str_eq(d1, d2);
+
+        digest_s(a, da);
+        /* Another insertion order. */
+        e = from_json_s("{\"version\":1,\"routers\":[{\"name\":\"blue\",\"table\":1001,\"rules\":["
+                        "{\"name\":\"dns\",\"priority\":5,\"destination\":[\"192.0.2.53/32\"],\"protocol\":\"udp\","
+                        "\"ports\":\"53\",\"action\":\"allow\"},"
+                        "{\"name\":\"icmp\",\"action\":\"allow\",\"protocol\":\"icmp\"},"
+                        "{\"name\":\"web\",\"priority\":10,\"destination\":[\"10.0.0.0/8\",\"192.0.2.0/24\"],"
+                        "\"protocol\":\"tcp\",\"ports\":\"80-82,443\",\"action\":\"allow\"},"
+                        "{\"name\":\"deny-v6\",\"priority\":10,\"source\":[\"2001:db8::/32\"],\"action\":\"reject\"}],"
+                        "\"default_action\":\"drop\"}]}");
+        digest_s(e, de);
+        ck_assert_str_eq(da, de);
+
+        /* Any change of content changes it. */
+        Router *r = config_find_router(e, "blue");
+        router_find_rule(r, "web")->ports[0].last = 83;
+        digest_s(e, de);
+        ck_assert_str_ne(da, de);
+        router_find_rule(r, "web")->ports[0].last = 82;
+        router_find_rule(r, "web")->action = RULE_ACTION_DROP;
+        digest_s(e, de);
+        ck_assert_str_ne(da, de);
+        router_find_rule(r, "web")->action = RULE_ACTION_ALLOW;
+        r->default_action = RULE_ACTION_REJECT;
+        digest_s(e, de);
+        ck_assert_str_ne(da, de);
+        r->default_action = RULE_ACTION_DROP;
+        digest_s(e, de);
+        ck_assert_str_eq(da, de);
+        rule_free(router_detach_rule(r, "icmp"));
+        digest_s(e, de);
+        ck_assert_str_ne(da, de);
+}
+END_TEST
+
 static Suite *json_suite(void)
 {
         Suite *s = suite_create("json");
@@ -974,6 +1374,16 @@ static Suite *json_suite(void)
         tc = tcase_create("journal");
         tcase_add_test(tc, test_journal_put_and_delete_replay);
         tcase_add_test(tc, test_journal_bad_records);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("firewall");
+        tcase_add_test(tc, test_rules_canonical);
+        tcase_add_test(tc, test_rules_state_and_mirror);
+        tcase_add_test(tc, test_default_action_forms);
+        tcase_add_test(tc, test_rules_refused);
+        tcase_add_test(tc, test_rules_limit);
+        tcase_add_test(tc, test_rule_deltas_and_journal);
+        tcase_add_test(tc, test_rules_digest);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("digest");

@@ -359,7 +359,7 @@ START_TEST(test_random_convergence)
                 h[i] = config_new();
         uint64_t clock = 1;
         for (int step = 0; step < 300; step++) {
-                int w = (int) (rand_r(&seed) % 3), op = (int) (rand_r(&seed) % 6);
+                int w = (int) (rand_r(&seed) % 3), op = (int) (rand_r(&seed) % 9);
                 char buf[2048];
                 int x = (int) (rand_r(&seed) % 4);
                 clock = MAX(clock, h[w]->lamport) + 1;
@@ -388,6 +388,28 @@ START_TEST(test_random_convergence)
                                 (unsigned long long) clock, n);
                         merge(h[w], doc("", buf, NULL));
                         break;
+                case 6: /* a rule written, maybe moved to another priority */
+                        snprintf(buf, sizeof buf,
+                                "{\"name\":\"blue\",\"table\":1001,\"stamp\":[1,\"A\"],\"rules\":[{\"name\":\"f%d\","
+                                "\"priority\":%d,\"protocol\":\"tcp\",\"ports\":\"%d\",\"action\":\"allow\","
+                                "\"stamp\":[%llu,\"%s\"]}]}",
+                                x, (int) (rand_r(&seed) % 3), 1 + (int) (rand_r(&seed) % 3), (unsigned long long) clock, n);
+                        merge(h[w], doc(buf, NULL, NULL));
+                        break;
+                case 7:
+                        snprintf(buf, sizeof buf, "{\"kind\":\"rule\",\"router\":\"blue\",\"key\":\"f%d\",\"stamp\":[%llu,\"%s\"]}",
+                                x, (unsigned long long) clock, n);
+                        merge(h[w], doc("", buf, NULL));
+                        break;
+                case 8: {
+                        static const char *const actions[] = { "allow", "drop", "reject" };
+                        snprintf(buf, sizeof buf,
+                                "{\"name\":\"blue\",\"table\":1001,\"stamp\":[1,\"A\"],\"default_action\":"
+                                "{\"action\":\"%s\",\"stamp\":[%llu,\"%s\"]}}",
+                                actions[x % 3], (unsigned long long) clock, n);
+                        merge(h[w], doc(buf, NULL, NULL));
+                        break;
+                }
                 default: {
                         int o = (w + 1 + (int) (rand_r(&seed) % 2)) % 3;
                         exchange(h[w], h[o]);
@@ -400,11 +422,26 @@ START_TEST(test_random_convergence)
         _cleanup_free_ char *c0 = canon(h[0]), *c1 = canon(h[1]), *c2 = canon(h[2]);
         ck_assert_str_eq(c0, c1);
         ck_assert_str_eq(c1, c2);
+        /* The stamps too, which the canonical form leaves out for rules. */
+        _cleanup_free_ char *s0 = state(h[0]), *s1 = state(h[1]), *s2 = state(h[2]);
+        ck_assert_str_eq(s0, s1);
+        ck_assert_str_eq(s1, s2);
         /* No two live LIFs share a VNI or a subnet, and every route's LIF is live. */
         Router *r = config_find_router(h[0], "blue");
         for (size_t i = 0; r && i < r->n_lifs; i++)
                 for (size_t j = i + 1; j < r->n_lifs; j++)
                         ck_assert_uint_ne(r->lifs[i]->segment, r->lifs[j]->segment);
+        /* Rules in order, none alive under a tombstone as new as it; the run did write some. */
+        ck_assert_ptr_nonnull(r);
+        ck_assert_uint_gt(r->n_rules + h[0]->tombs.n, 0);
+        for (size_t i = 0; i < r->n_rules; i++) {
+                const Tombstone *t = config_find_tomb(h[0], TOMB_RULE, "blue", r->rules[i]->name);
+                ck_assert(!t || stamp_compare(h[0], t->stamp, r->rules[i]->stamp) < 0);
+                if (i > 0)
+                        ck_assert(r->rules[i - 1]->priority < r->rules[i]->priority ||
+                                (r->rules[i - 1]->priority == r->rules[i]->priority &&
+                                        strcmp(r->rules[i - 1]->name, r->rules[i]->name) < 0));
+        }
         for (int i = 0; i < 3; i++)
                 config_free(h[i]);
 }
@@ -464,6 +501,316 @@ START_TEST(test_nexthop_order_host_independent)
 }
 END_TEST
 
+/* ---- firewall ---- */
+
+#define FW(stamp, rules, extra)                                                                             \
+        "{\"name\":\"blue\",\"table\":1001,\"stamp\":" stamp ",\"lifs\":[],\"routes\":[],\"rules\":[" rules "]" extra "}"
+#define RULE(name, ports, stamp)                                                                            \
+        "{\"name\":\"" name "\",\"priority\":10,\"protocol\":\"tcp\",\"ports\":\"" ports "\",\"action\":\"allow\"," \
+        "\"stamp\":" stamp "}"
+#define DEFAULT(action, stamp) ",\"default_action\":{\"action\":\"" action "\",\"stamp\":" stamp "}"
+
+/* Merges and returns what the merge reported (the caller calls merge_result_done). */
+static MergeResult merge_res(Config *c, Config *in)
+{
+        MergeResult res;
+        ck_assert_int_eq(config_merge(c, in, 1000, &res), 0);
+        config_free(in);
+        return res;
+}
+
+static bool fw_noted(const MergeResult *res, const char *router)
+{
+        for (size_t i = 0; i < res->n_fw_routers; i++)
+                if (strcmp(res->fw_routers[i], router) == 0)
+                        return true;
+        return false;
+}
+
+static const Rule *rule_of(const Config *c, const char *name)
+{
+        const Router *r = config_find_router(c, "blue");
+        return r ? router_find_rule(r, name) : NULL;
+}
+
+START_TEST(test_rule_lww)
+{
+        _cleanup_(config_freep) Config *c = config_new();
+        MergeResult res;
+
+        res = merge_res(c, doc(FW("[1,\"A\"]", RULE("ssh", "22", "[5,\"A\"]"), ""), NULL, NULL));
+        ck_assert(res.changed && res.firewall);
+        ck_assert_uint_eq(res.n_fw_routers, 1);
+        ck_assert(fw_noted(&res, "blue"));
+        merge_result_done(&res);
+        ck_assert_uint_eq(rule_of(c, "ssh")->ports[0].first, 22);
+        ck_assert_uint_ge(c->lamport, 5);
+
+        /* The same again: nothing. Older: nothing. */
+        res = merge_res(c, doc(FW("[1,\"A\"]", RULE("ssh", "22", "[5,\"A\"]"), ""), NULL, NULL));
+        ck_assert(!res.changed && !res.firewall && res.n_fw_routers == 0);
+        merge_result_done(&res);
+        res = merge_res(c, doc(FW("[1,\"A\"]", RULE("ssh", "23", "[4,\"Z\"]"), ""), NULL, NULL));
+        ck_assert(!res.changed && !res.firewall);
+        merge_result_done(&res);
+        ck_assert_uint_eq(rule_of(c, "ssh")->ports[0].first, 22);
+        /* Same Lamport time: the host name decides. */
+        res = merge_res(c, doc(FW("[1,\"A\"]", RULE("ssh", "2222", "[5,\"B\"]"), ""), NULL, NULL));
+        ck_assert(res.firewall);
+        merge_result_done(&res);
+        ck_assert_uint_eq(rule_of(c, "ssh")->ports[0].first, 2222);
+        res = merge_res(c, doc(FW("[1,\"A\"]", RULE("ssh", "22", "[5,\"A\"]"), ""), NULL, NULL));
+        ck_assert(!res.changed);
+        merge_result_done(&res);
+        ck_assert_uint_eq(rule_of(c, "ssh")->ports[0].first, 2222);
+        /* Newer with the same content: a change of state (the stamp), no firewall work. */
+        res = merge_res(c, doc(FW("[1,\"A\"]", RULE("ssh", "2222", "[8,\"C\"]"), ""), NULL, NULL));
+        ck_assert(res.changed && !res.firewall && res.n_fw_routers == 0);
+        merge_result_done(&res);
+        ck_assert_uint_eq(rule_of(c, "ssh")->stamp.lamport, 8);
+        /* A document about other things leaves the rules alone. */
+        merge(c, doc(BLUE("[1,\"A\"]", WEB("5000", "[9,\"A\"]"), ""), NULL, NULL));
+        ck_assert_ptr_nonnull(rule_of(c, "ssh"));
+        /* Rules keep (priority, name) order as they come and change. */
+        merge(c, doc(FW("[1,\"A\"]", "{\"name\":\"all\",\"priority\":1,\"action\":\"drop\",\"stamp\":[10,\"A\"]},"
+                                     "{\"name\":\"zz\",\"priority\":10,\"action\":\"drop\",\"stamp\":[10,\"A\"]}", ""),
+                NULL, NULL));
+        Router *r = config_find_router(c, "blue");
+        ck_assert_uint_eq(r->n_rules, 3);
+        ck_assert_str_eq(r->rules[0]->name, "all");
+        ck_assert_str_eq(r->rules[1]->name, "ssh");
+        ck_assert_str_eq(r->rules[2]->name, "zz");
+        merge(c, doc(FW("[1,\"A\"]", "{\"name\":\"all\",\"priority\":99,\"action\":\"drop\",\"stamp\":[11,\"A\"]}", ""),
+                NULL, NULL));
+        ck_assert_str_eq(r->rules[2]->name, "all");
+}
+END_TEST
+
+START_TEST(test_rule_tombstones)
+{
+        _cleanup_(config_freep) Config *c = config_new();
+        MergeResult res;
+
+        merge(c, doc(FW("[1,\"A\"]", RULE("ssh", "22", "[5,\"A\"]"), ""), NULL, NULL));
+        /* An older tombstone changes nothing; a newer one deletes and stays. */
+        merge(c, doc("", "{\"kind\":\"rule\",\"router\":\"blue\",\"key\":\"ssh\",\"stamp\":[4,\"B\"]}", NULL));
+        ck_assert_ptr_nonnull(rule_of(c, "ssh"));
+        res = merge_res(c, doc("", "{\"kind\":\"rule\",\"router\":\"blue\",\"key\":\"ssh\",\"stamp\":[6,\"B\"]}", NULL));
+        ck_assert(res.firewall && fw_noted(&res, "blue"));
+        merge_result_done(&res);
+        ck_assert_ptr_null(rule_of(c, "ssh"));
+        const Tombstone *t = config_find_tomb(c, TOMB_RULE, "blue", "ssh");
+        ck_assert_ptr_nonnull(t);
+        ck_assert_uint_eq(t->stamp.lamport, 6);
+        /* The old copy arriving late stays dead, also at the tombstone's own time... */
+        res = merge_res(c, doc(FW("[1,\"A\"]", RULE("ssh", "22", "[5,\"A\"]"), ""), NULL, NULL));
+        ck_assert(!res.firewall);
+        merge_result_done(&res);
+        merge(c, doc(FW("[1,\"A\"]", RULE("ssh", "22", "[6,\"B\"]"), ""), NULL, NULL));
+        ck_assert_ptr_null(rule_of(c, "ssh"));
+        /* ...while the rule written again later comes back. */
+        res = merge_res(c, doc(FW("[1,\"A\"]", RULE("ssh", "2222", "[7,\"A\"]"), ""), NULL, NULL));
+        ck_assert(res.firewall);
+        merge_result_done(&res);
+        ck_assert_uint_eq(rule_of(c, "ssh")->ports[0].first, 2222);
+
+        /* A tombstone exactly as new as the rule removes it too. */
+        merge(c, doc("", "{\"kind\":\"rule\",\"router\":\"blue\",\"key\":\"ssh\",\"stamp\":[7,\"A\"]}", NULL));
+        ck_assert_ptr_null(rule_of(c, "ssh"));
+
+        /* A tombstone for a rule never seen here is kept for when it arrives. */
+        merge(c, doc("", "{\"kind\":\"rule\",\"router\":\"blue\",\"key\":\"web\",\"stamp\":[9,\"C\"]}", NULL));
+        merge(c, doc(FW("[1,\"A\"]", RULE("web", "80", "[8,\"A\"]"), ""), NULL, NULL));
+        ck_assert_ptr_null(rule_of(c, "web"));
+}
+END_TEST
+
+/* Rules and the default action belong to one incarnation of their router. */
+START_TEST(test_rules_die_with_router)
+{
+        _cleanup_(config_freep) Config *c = config_new();
+        MergeResult res;
+
+        merge(c, doc(FW("[1,\"A\"]", RULE("ssh", "22", "[2,\"A\"]"), DEFAULT("drop", "[3,\"A\"]")), NULL, NULL));
+        res = merge_res(c, doc("", "{\"kind\":\"router\",\"router\":\"\",\"key\":\"blue\",\"stamp\":[4,\"B\"]}", NULL));
+        ck_assert(res.firewall && fw_noted(&res, "blue"));
+        merge_result_done(&res);
+        ck_assert_ptr_null(config_find_router(c, "blue"));
+        merge(c, doc(FW("[5,\"B\"]", "", ""), NULL, NULL));
+        /* A host that missed all that sends the old incarnation with its firewall: ignored whole. */
+        res = merge_res(c, doc(FW("[1,\"A\"]", RULE("ssh", "22", "[2,\"A\"]") "," RULE("web", "80", "[6,\"A\"]"),
+                                       DEFAULT("drop", "[7,\"A\"]")),
+                NULL, NULL));
+        ck_assert(!res.firewall);
+        merge_result_done(&res);
+        Router *r = config_find_router(c, "blue");
+        ck_assert_uint_eq(r->n_rules, 0);
+        ck_assert_int_eq(r->default_action, RULE_ACTION_ALLOW);
+        ck_assert_uint_eq(r->default_stamp.lamport, 0);
+
+        /* A newer incarnation replaces the router and its firewall with its own. */
+        merge(c, doc(FW("[5,\"B\"]", RULE("ssh", "22", "[8,\"B\"]"), DEFAULT("reject", "[8,\"B\"]")), NULL, NULL));
+        ck_assert_uint_eq(r->n_rules, 1);
+        res = merge_res(c, doc(FW("[9,\"C\"]", RULE("web", "80", "[10,\"C\"]"), ""), NULL, NULL));
+        ck_assert(res.firewall && fw_noted(&res, "blue"));
+        merge_result_done(&res);
+        r = config_find_router(c, "blue");
+        ck_assert_uint_eq(r->n_rules, 1);
+        ck_assert_ptr_nonnull(router_find_rule(r, "web"));
+        ck_assert_int_eq(r->default_action, RULE_ACTION_ALLOW);
+}
+END_TEST
+
+START_TEST(test_default_action_lww)
+{
+        _cleanup_(config_freep) Config *c = config_new();
+        MergeResult res;
+        Router *r;
+
+        merge(c, doc(FW("[1,\"A\"]", "", ""), NULL, NULL));
+        r = config_find_router(c, "blue");
+        res = merge_res(c, doc(FW("[1,\"A\"]", "", DEFAULT("drop", "[5,\"A\"]")), NULL, NULL));
+        ck_assert(res.changed && res.firewall && fw_noted(&res, "blue"));
+        merge_result_done(&res);
+        ck_assert_int_eq(r->default_action, RULE_ACTION_DROP);
+        ck_assert_uint_ge(c->lamport, 5);
+        /* Older: kept. Again: nothing. Left out of a document: kept. */
+        res = merge_res(c, doc(FW("[1,\"A\"]", "", DEFAULT("allow", "[4,\"Z\"]")), NULL, NULL));
+        ck_assert(!res.changed && !res.firewall);
+        merge_result_done(&res);
+        res = merge_res(c, doc(FW("[1,\"A\"]", "", DEFAULT("drop", "[5,\"A\"]")), NULL, NULL));
+        ck_assert(!res.changed);
+        merge_result_done(&res);
+        merge(c, doc(FW("[1,\"A\"]", RULE("ssh", "22", "[6,\"A\"]"), ""), NULL, NULL));
+        ck_assert_int_eq(r->default_action, RULE_ACTION_DROP);
+        /* Newer: taken, also back to allow. */
+        res = merge_res(c, doc(FW("[1,\"A\"]", "", DEFAULT("allow", "[7,\"B\"]")), NULL, NULL));
+        ck_assert(res.firewall);
+        merge_result_done(&res);
+        ck_assert_int_eq(r->default_action, RULE_ACTION_ALLOW);
+        ck_assert_uint_eq(r->default_stamp.lamport, 7);
+        ck_assert_str_eq(c->hosts[r->default_stamp.host], "B");
+        /* Newer, same action: the stamp moves, the firewall has nothing to do. */
+        res = merge_res(c, doc(FW("[1,\"A\"]", "", DEFAULT("allow", "[8,\"A\"]")), NULL, NULL));
+        ck_assert(res.changed && !res.firewall);
+        merge_result_done(&res);
+        ck_assert_uint_eq(r->default_stamp.lamport, 8);
+        /* Its mirrored state carries it to a host that never had it. */
+        _cleanup_(config_freep) Config *other = config_new();
+        exchange(c, other);
+        ck_assert_uint_eq(config_find_router(other, "blue")->default_stamp.lamport, 8);
+        _cleanup_free_ char *s1 = state(c), *s2 = state(other);
+        ck_assert_str_eq(s1, s2);
+}
+END_TEST
+
+/* Two hosts change the same router's firewall at once, then exchange states: they end alike. */
+START_TEST(test_firewall_settles_alike)
+{
+        _cleanup_(config_freep) Config *a = config_new(), *b = config_new();
+
+        merge(a, doc(FW("[1,\"A\"]", RULE("ssh", "22", "[3,\"A\"]") "," RULE("web", "80", "[3,\"A\"]") ","
+                                     RULE("old", "1", "[2,\"A\"]"),
+                             DEFAULT("drop", "[4,\"A\"]")),
+                NULL, NULL));
+        merge(b, doc(FW("[1,\"A\"]", RULE("ssh", "2222", "[3,\"B\"]") "," RULE("old", "1", "[2,\"A\"]"),
+                             DEFAULT("reject", "[4,\"B\"]")),
+                NULL, NULL));
+        merge(b, doc("", "{\"kind\":\"rule\",\"router\":\"blue\",\"key\":\"old\",\"stamp\":[5,\"B\"]}", NULL));
+        exchange(a, b);
+        _cleanup_free_ char *ca = canon(a), *cb = canon(b), *sa = state(a), *sb = state(b);
+        ck_assert_str_eq(ca, cb);
+        ck_assert_str_eq(sa, sb);
+        char da[65], db[65];
+        ck_assert_int_eq(config_digest(a, da), 0);
+        ck_assert_int_eq(config_digest(b, db), 0);
+        ck_assert_str_eq(da, db);
+        /* (3,"B") beats (3,"A"); the deletion beats the older rule; (4,"B") beats (4,"A"). */
+        ck_assert_uint_eq(rule_of(a, "ssh")->ports[0].first, 2222);
+        ck_assert_ptr_nonnull(rule_of(a, "web"));
+        ck_assert_ptr_null(rule_of(a, "old"));
+        ck_assert_ptr_nonnull(config_find_tomb(a, TOMB_RULE, "blue", "old"));
+        ck_assert_int_eq(config_find_router(a, "blue")->default_action, RULE_ACTION_REJECT);
+}
+END_TEST
+
+/* A router of host-made rules: n rules named prefix%05zu, stamped lamport (+ i when step), in one document. */
+static Config *many_rules(const char *prefix, size_t n, uint64_t lamport, bool step, const char *host)
+{
+        Config *c = config_new();
+        ck_assert_ptr_nonnull(c);
+        Router *r = unit_router(c, "blue", 1001);
+        int a = config_host_index(c, "A"), h = config_host_index(c, host);
+        char name[32];
+
+        ck_assert_int_ge(a, 0);
+        ck_assert_int_ge(h, 0);
+        r->stamp = (Stamp) { 1, (uint32_t) a };
+        for (size_t i = 0; i < n; i++) {
+                Rule *x = calloc(1, sizeof(Rule));
+                ck_assert_ptr_nonnull(x);
+                snprintf(name, sizeof name, "%s%05zu", prefix, i);
+                x->name = strdup(name);
+                x->priority = (uint32_t) (i * 7 / n); /* in name order: appended, not inserted (valgrind) */
+                x->action = RULE_ACTION_DROP;
+                x->stamp = (Stamp) { lamport + (step ? i : 0), (uint32_t) h };
+                ck_assert_int_eq(router_put_rule(r, x, NULL), 0);
+        }
+        return c;
+}
+
+/* Two hosts each stay within the rule limit; together they would not. The newest stay, the rest become
+ * tombstones stamped like the weakest rule kept, the same on every host whatever the order of merges. */
+START_TEST(test_rule_limit_after_merge)
+{
+        _cleanup_(config_freep) Config *x = config_new(), *y = config_new(), *back = NULL;
+        _cleanup_free_ char *st = NULL;
+        MergeResult res;
+        char err[512];
+        size_t len;
+
+        /* Up to the limit, stamped 100 and up; one more, older than all of them. */
+        merge(x, many_rules("r", DLR_RULES_MAX, 100, true, "B"));
+        res = merge_res(x, many_rules("old", 1, 50, false, "C"));
+        ck_assert(res.firewall);
+        merge_result_done(&res);
+        Router *r = config_find_router(x, "blue");
+        ck_assert_uint_eq(r->n_rules, DLR_RULES_MAX);
+        ck_assert_ptr_null(router_find_rule(r, "old00000"));
+        const Tombstone *t = config_find_tomb(x, TOMB_RULE, "blue", "old00000");
+        ck_assert_ptr_nonnull(t);
+        ck_assert_uint_eq(t->stamp.lamport, 100); /* the weakest rule kept */
+        ck_assert_str_eq(x->hosts[t->stamp.host], "B");
+        /* In the other order: the same. */
+        merge(y, many_rules("old", 1, 50, false, "C"));
+        merge(y, many_rules("r", DLR_RULES_MAX, 100, true, "B"));
+        _cleanup_free_ char *sx = state(x), *sy = state(y);
+        ck_assert_str_eq(sx, sy);
+        ck_assert_int_eq(config_to_state(x, &st, &len), 0);
+        ck_assert_int_eq(config_from_json_ex(st, len, CONFIG_PARSE_STATE, &back, err, sizeof err), 0);
+}
+END_TEST
+
+/* All stamped alike (one Apply on each of two hosts would do that): the names decide, alike everywhere. */
+START_TEST(test_rule_limit_ties)
+{
+        _cleanup_(config_freep) Config *x = config_new(), *y = config_new();
+
+        merge(x, many_rules("a", DLR_RULES_MAX - 1, 10, false, "A"));
+        merge(x, many_rules("b", 3, 10, false, "A"));
+        merge(y, many_rules("b", 3, 10, false, "A"));
+        merge(y, many_rules("a", DLR_RULES_MAX - 1, 10, false, "A"));
+        Router *r = config_find_router(x, "blue");
+        ck_assert_uint_eq(r->n_rules, DLR_RULES_MAX);
+        ck_assert_ptr_nonnull(router_find_rule(r, "b00000"));
+        ck_assert_ptr_null(router_find_rule(r, "b00001"));
+        ck_assert_ptr_null(router_find_rule(r, "b00002"));
+        ck_assert_ptr_nonnull(config_find_tomb(x, TOMB_RULE, "blue", "b00002"));
+        _cleanup_free_ char *sx = state(x), *sy = state(y);
+        ck_assert_str_eq(sx, sy);
+}
+END_TEST
+
 static Suite *mirror_suite(void)
 {
         Suite *s = suite_create("mirror");
@@ -482,6 +829,16 @@ static Suite *mirror_suite(void)
         tcase_add_test(tc, test_random_convergence);
         tcase_add_test(tc, test_limits_after_merge);
         tcase_add_test(tc, test_nexthop_order_host_independent);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("firewall");
+        tcase_add_test(tc, test_rule_lww);
+        tcase_add_test(tc, test_rule_tombstones);
+        tcase_add_test(tc, test_rules_die_with_router);
+        tcase_add_test(tc, test_default_action_lww);
+        tcase_add_test(tc, test_firewall_settles_alike);
+        tcase_add_test(tc, test_rule_limit_after_merge);
+        tcase_add_test(tc, test_rule_limit_ties);
         suite_add_tcase(s, tc);
         return s;
 }
