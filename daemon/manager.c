@@ -822,6 +822,24 @@ static void restamp(Manager *m, const Config *old, Config *new)
                         ep->stamp = esame ? (Stamp) { oe->stamp.lamport, rehost(new, old, oe->stamp.host) }
                                           : lazy_stamp(m, &st, host);
                 }
+                for (size_t j = 0; j < n->n_rules; j++) {
+                        Rule *ru = n->rules[j];
+                        const Rule *orl = o ? router_find_rule(o, ru->name) : NULL;
+                        ru->stamp = orl && rule_equal(orl, ru)
+                                            ? (Stamp) { orl->stamp.lamport, rehost(new, old, orl->stamp.host) }
+                                            : lazy_stamp(m, &st, host);
+                }
+                /* The default action keeps its stamp while it stays; a change (also back to allow, by leaving
+                 * it out) is a new write peers must take. */
+                if (o && o->default_action == n->default_action)
+                        n->default_stamp = o->default_stamp.lamport > 0
+                                                   ? (Stamp) { o->default_stamp.lamport,
+                                                             rehost(new, old, o->default_stamp.host) }
+                                                   : (Stamp) {};
+                else if (o || n->default_action != RULE_ACTION_ALLOW)
+                        n->default_stamp = lazy_stamp(m, &st, host);
+                else
+                        n->default_stamp = (Stamp) {};
         }
 }
 
@@ -897,6 +915,11 @@ static int carry_over(Manager *m, const Config *old, Config *new)
                         if (config_put_tomb(new, TOMB_ENDPOINT, o->name, ekey, lazy_stamp(m, &st, host), at) < 0)
                                 return -ENOMEM;
                 }
+                for (size_t j = 0; j < o->n_rules; j++)
+                        if (!router_find_rule(n, o->rules[j]->name) &&
+                                        config_put_tomb(new, TOMB_RULE, o->name, o->rules[j]->name,
+                                                lazy_stamp(m, &st, host), at) < 0)
+                                return -ENOMEM;
                 ROUTE_TABLE_FOREACH(rt, &o->routes)
                         if (!route_table_get(&n->routes, &rt->prefix)) {
                                 ip_prefix_to_string(&rt->prefix, true, key, sizeof key);
