@@ -90,6 +90,8 @@ static int reserve(NftBatch *b, size_t more)
                 char *p = realloc(b->buf, cap);
                 if (!p)
                         return -ENOMEM;
+                /* Builders leave alignment padding untouched: let it be zeros, not whatever was there. */
+                memset(p + b->cap, 0, cap - b->cap);
                 b->buf = p;
                 b->cap = cap;
         }
@@ -319,7 +321,7 @@ int nft_batch_commit(Nft *n, DlrError *e)
 int nft_dump(Nft *n, uint16_t cmd, uint16_t family, int (*cb)(const struct nlmsghdr *h, void *userdata),
                 void *userdata)
 {
-        char buf[512];
+        char buf[512] = {};
         struct nlmsghdr *h;
         uint32_t seq = ++n->seq;
         bool intr = false;

@@ -622,32 +622,27 @@ static uint16_t ip_checksum(const void *p, size_t len)
 /* Sends UDP frames from a VM's side of a port of a LIF bridge. */
 static void send_udp(const char *ifname, const char *dst, uint16_t port, int count)
 {
-        uint8_t frame[64] = {};
-        struct ether_header *eth = (struct ether_header *) frame;
-        struct iphdr *ip = (struct iphdr *) (frame + sizeof *eth);
-        struct udphdr *udp = (struct udphdr *) (ip + 1);
+        uint8_t frame[sizeof(struct ether_header) + sizeof(struct iphdr) + sizeof(struct udphdr) + 4] = {};
+        struct ether_header eth = { .ether_type = htons(ETHERTYPE_IP) };
+        struct iphdr ip = { .version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_UDP };
+        struct udphdr udp = { .source = htons(40000), .dest = htons(port), .len = htons(sizeof udp + 4) };
         struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = (int) if_nametoindex(ifname), .sll_halen = 6 };
         int fd = socket(AF_PACKET, SOCK_RAW, 0);
 
         ck_assert_int_ge(fd, 0);
-        memset(eth->ether_dhost, 0xff, 6);
-        memcpy(eth->ether_shost, (uint8_t[]) { 0x02, 0, 0, 0, 0, 1 }, 6);
-        eth->ether_type = htons(ETHERTYPE_IP);
-        ip->version = 4;
-        ip->ihl = 5;
-        ip->ttl = 64;
-        ip->protocol = IPPROTO_UDP;
-        ip->tot_len = htons(sizeof *ip + sizeof *udp + 4);
-        inet_pton(AF_INET, "10.0.0.5", &ip->saddr);
-        inet_pton(AF_INET, dst, &ip->daddr);
-        ip->check = ip_checksum(ip, sizeof *ip);
-        udp->source = htons(40000);
-        udp->dest = htons(port);
-        udp->len = htons(sizeof *udp + 4);
+        memset(eth.ether_dhost, 0xff, 6);
+        memcpy(eth.ether_shost, (const uint8_t[]) { 0x02, 0, 0, 0, 0, 1 }, 6);
+        ip.tot_len = htons(sizeof ip + sizeof udp + 4);
+        inet_pton(AF_INET, "10.0.0.5", &ip.saddr);
+        inet_pton(AF_INET, dst, &ip.daddr);
+        ip.check = ip_checksum(&ip, sizeof ip);
+        memcpy(frame, &eth, sizeof eth);
+        memcpy(frame + sizeof eth, &ip, sizeof ip);
+        memcpy(frame + sizeof eth + sizeof ip, &udp, sizeof udp);
         memset(sll.sll_addr, 0xff, 6);
         for (int i = 0; i < count; i++)
-                ck_assert_int_eq(sendto(fd, frame, sizeof *eth + sizeof *ip + sizeof *udp + 4, 0,
-                                         (struct sockaddr *) &sll, sizeof sll), (ssize_t) (sizeof *eth + sizeof *ip + sizeof *udp + 4));
+                ck_assert_int_eq(sendto(fd, frame, sizeof frame, 0, (struct sockaddr *) &sll, sizeof sll),
+                                (ssize_t) sizeof frame);
         close(fd);
 }
 
@@ -660,22 +655,83 @@ START_TEST(test_counters)
         uint64_t packets[8], bytes[8];
 
         /* A LIF bridge with one VM port; nothing else is needed for frames to cross bridge prerouting. */
-        /* No IPv6 on the ports: a VM side coming up sends MLD reports, which would count as well. */
-        run("sysctl -q -w net.ipv6.conf.default.disable_ipv6=1 && "
-            "ip link add dlbr5000 type bridge && ip link add p1 type veth peer name v1 && "
+        /* A LIF bridge with one VM port; nothing else is needed for frames to cross bridge prerouting. Ports
+         * coming up send IGMP/MLD reports of their own, which the default action counts: the frames of the
+         * test are counted by rules of their own. */
+        run("ip link add dlbr5000 type bridge && ip link add p1 type veth peer name v1 && "
             "ip link set p1 master dlbr5000 && ip link set dlbr5000 up && ip link set p1 up && ip link set v1 up");
         ck_assert_int_eq(config_add_port(c, "p1", "blue", "web"), 0);
+        t_put(r, t_rule("nine", 400, NULL, LIST("10.1.0.0/16"), RULE_PROTO_UDP, "9000-9999", RULE_ACTION_DROP));
         t_sync(n, c);
         send_udp("v1", "10.1.0.5", 53, 3);
-        send_udp("v1", "10.1.0.5", 9999, 2); /* no rule: the default */
+        send_udp("v1", "10.1.0.5", 9999, 2);
+        send_udp("v1", "10.2.0.5", 9999, 1); /* no rule: the default */
         ck_assert_int_eq(nft_counters(n, r, packets, bytes, &e), 0);
-        /* r->rules: ssh-in, web-in, dns; then the default. */
+        /* r->rules: ssh-in, web-in, dns, nine; then the default. */
         ck_assert_uint_eq(packets[0], 0);
         ck_assert_uint_eq(packets[1], 0);
         ck_assert_uint_eq(packets[2], 3);
         ck_assert_uint_eq(bytes[2], 3 * 32);
         ck_assert_uint_eq(packets[3], 2);
+        ck_assert_uint_eq(bytes[3], 2 * 32);
+        ck_assert_uint_ge(packets[4], 1);
         run("ip link del dlbr5000; ip link del p1");
+        nft_free(n);
+        t_config_free(c);
+}
+END_TEST
+
+/* Stateful filtering between two VMs routed by blue (needs bridge conntrack, so it runs only where the kernel
+ * has it, e.g. in the test VM): a drop rule for vm1 -> vm2 blocks vm1's pings, while vm2's pings to vm1 and
+ * their replies — which match the same rule — pass as an established flow. */
+START_TEST(test_stateful_traffic)
+{
+        Config *c = t_config();
+        Router *r = c->routers[0];
+        Nft *n = t_nft();
+        char ns1[32], ns2[32], *out;
+        uint64_t packets[8], bytes[8];
+        DlrError e = {};
+
+        t_sync(n, c);
+        if (!(nft_features(n) & NFT_FEATURE_BRIDGE_CT)) {
+                printf("test_stateful_traffic: skipped, the kernel has no bridge conntrack\n");
+                nft_free(n);
+                t_config_free(c);
+                return;
+        }
+        snprintf(ns1, sizeof ns1, "dlrd-nft-vm1-%d", (int) getpid());
+        snprintf(ns2, sizeof ns2, "dlrd-nft-vm2-%d", (int) getpid());
+        out = sh("sysctl -q -w net.ipv4.ip_forward=1 && ip netns add %s && ip netns add %s && "
+                 "ip link add dlbr5000 type bridge && ip link add dlbr5001 type bridge && "
+                 "ip addr add 10.0.0.1/24 dev dlbr5000 && ip addr add 10.1.0.1/24 dev dlbr5001 && "
+                 "ip link add p1 type veth peer name eth0 netns %s && ip link add p2 type veth peer name eth0 netns %s && "
+                 "ip link set p1 master dlbr5000 && ip link set p2 master dlbr5001 && "
+                 "for l in dlbr5000 dlbr5001 p1 p2; do ip link set $l up; done && "
+                 "ip -n %s addr add 10.0.0.10/24 dev eth0 && ip -n %s link set eth0 up && "
+                 "ip -n %s route add default via 10.0.0.1 && "
+                 "ip -n %s addr add 10.1.0.10/24 dev eth0 && ip -n %s link set eth0 up && "
+                 "ip -n %s route add default via 10.1.0.1",
+                ns1, ns2, ns1, ns2, ns1, ns1, ns1, ns2, ns2, ns2);
+        free(out);
+        ck_assert_int_eq(config_add_port(c, "p1", "blue", "web"), 0);
+        ck_assert_int_eq(config_add_port(c, "p2", "blue", "db"), 0);
+        r->default_action = RULE_ACTION_ALLOW;
+        t_sync(n, c);
+        Rule *block = t_put(r, t_rule("block-1to2", 50, LIST("10.0.0.10/32"), LIST("10.1.0.10/32"), RULE_PROTO_ICMP,
+                                            NULL, RULE_ACTION_DROP));
+        ck_assert_int_eq(nft_rule_put(n, c, r, block, &e), 0);
+
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "ip netns exec %s ping -c 2 -i 0.2 -W 1 10.1.0.10 >/dev/null 2>&1", ns1);
+        int forward = system(cmd);
+        snprintf(cmd, sizeof cmd, "ip netns exec %s ping -c 2 -i 0.2 -W 1 10.0.0.10 >/dev/null 2>&1", ns2);
+        int reverse = system(cmd);
+        ck_assert_int_eq(nft_counters(n, r, packets, bytes, &e), 0);
+        free(sh("ip netns del %s; ip netns del %s; ip link del dlbr5000; ip link del dlbr5001; true", ns1, ns2));
+        ck_assert_msg(forward != 0, "vm1 -> vm2 ping passed a drop rule");
+        ck_assert_msg(reverse == 0, "vm2 -> vm1 ping failed: its replies match the drop rule, but are established");
+        ck_assert_uint_eq(packets[0], 2); /* r->rules[0] is block-1to2: vm1's two requests, no replies */
         nft_free(n);
         t_config_free(c);
 }
@@ -697,6 +753,7 @@ static Suite *nft_suite(void)
         tcase_add_test(tc, test_monitor);
         tcase_add_test(tc, test_fallbacks);
         tcase_add_test(tc, test_counters);
+        tcase_add_test(tc, test_stateful_traffic);
         suite_add_tcase(s, tc);
         tc = tcase_create("pure");
         tcase_add_test(tc, test_designated_and_zones);
