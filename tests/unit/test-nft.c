@@ -737,6 +737,106 @@ START_TEST(test_stateful_traffic)
 }
 END_TEST
 
+/* The designated instance alone answers for a VLAN LIF's address: its port leaves the guard sets. */
+START_TEST(test_designated_vlan)
+{
+        Config *c = t_config();
+        Nft *n = t_nft();
+        IpPrefix v = unit_prefix("192.0.2.1/32");
+        DlrError e = {};
+        char *out;
+
+        unit_lif(c, c->routers[0], "phys", "vlan", 100, 0, "10.5.0.1/24");
+        ck_assert_int_eq(config_add_member(c, member_new("hostA", &v, "unix:path=/a")), 0);
+        ck_assert_int_eq(config_add_member(c, member_new("hostB", &v, "unix:path=/b")), 0);
+        ck_assert_int_eq(nft_sync(n, c, "hostB", &e), 0);
+        out = sh("nft list set bridge dlrd gateway4; nft list set bridge dlrd guarded");
+        ck_assert_ptr_nonnull(strstr(out, "\"dlvl100\" . 10.5.0.1"));
+        ck_assert_ptr_nonnull(strstr(out, "\"dlvl100\""));
+        free(out);
+        ck_assert_int_eq(nft_sync(n, c, "hostA", &e), 0);
+        out = sh("nft list set bridge dlrd gateway4; nft list set bridge dlrd guarded");
+        ck_assert_ptr_null(strstr(out, "dlvl100"));
+        ck_assert_ptr_nonnull(strstr(out, "\"dlvx5000\" . 10.0.0.1")); /* VXLAN LIFs stay guarded */
+        free(out);
+        nft_free(n);
+        t_config_free(c);
+}
+END_TEST
+
+/* Reads what arrived on a packet socket: ARP frames naming addr as sender, and the source MAC of IPv4 frames
+ * sent to dst_mac. */
+static void capture(int fd, const char *addr, const uint8_t dst_mac[6], int *ret_arp, uint8_t ret_src[6],
+                int *ret_ip)
+{
+        uint8_t buf[2048];
+        struct in_addr a;
+        ssize_t len;
+
+        inet_pton(AF_INET, addr, &a);
+        *ret_arp = *ret_ip = 0;
+        while ((len = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+                uint16_t type = (uint16_t) (buf[12] << 8 | buf[13]);
+                if (type == ETHERTYPE_ARP && len >= 42 && memcmp(buf + 14 + 14, &a, 4) == 0)
+                        (*ret_arp)++;
+                if (type == ETHERTYPE_IP && memcmp(buf, dst_mac, 6) == 0) {
+                        memcpy(ret_src, buf + 6, 6);
+                        (*ret_ip)++;
+                }
+        }
+}
+
+/* Gateway protection on the wire: no ARP for the gateway leaves towards the underlay port, routed frames
+ * leave it with this host's MAC instead of the shared gateway MAC, and frames from it claiming the gateway
+ * MAC are dropped. A veth named like the LIF's VXLAN port stands in for it. */
+START_TEST(test_gateway_protection)
+{
+        Config *c = t_config();
+        const Lif *web = c->routers[0]->lifs[0];
+        Nft *n = t_nft();
+        char mac[18];
+        const uint8_t far[6] = { 0x02, 0, 0, 0, 0, 0x98 };
+        uint8_t src[6] = {};
+        int arp, ip, fd;
+
+        mac_format(web->mac, mac);
+        free(sh("sysctl -q -w net.ipv6.conf.default.disable_ipv6=1 && ip link add dlbr5000 type bridge && "
+                "ip link set dlbr5000 address %s && ip addr add 10.0.0.1/24 dev dlbr5000 && "
+                "ip link add dlvx5000 type veth peer name uplink0 && ip link set dlvx5000 master dlbr5000 && "
+                "for l in dlbr5000 dlvx5000 uplink0; do ip link set $l up; done && "
+                "ip neigh add 10.0.0.98 lladdr 02:00:00:00:00:98 dev dlbr5000",
+                mac));
+        t_sync(n, c);
+        fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK, htons(ETH_P_ALL));
+        ck_assert_int_ge(fd, 0);
+        struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+                .sll_ifindex = (int) if_nametoindex("uplink0") };
+        ck_assert_int_eq(bind(fd, (struct sockaddr *) &sll, sizeof sll), 0);
+
+        /* An unresolved neighbour: the bridge ARPs with the gateway address as sender. A resolved one: the echo
+         * request is routed out of the bridge with the gateway MAC as source. */
+        (void) system("ping -c 1 -W 1 10.0.0.97 >/dev/null 2>&1; ping -c 1 -W 1 10.0.0.98 >/dev/null 2>&1");
+        capture(fd, "10.0.0.1", far, &arp, src, &ip);
+        ck_assert_int_eq(arp, 0);
+        ck_assert_int_ge(ip, 1);
+        ck_assert_msg(memcmp(src, web->mac, 6) != 0, "a routed frame left with the shared gateway MAC");
+        ck_assert_int_eq(src[0] & 0x03, 0x02); /* locally administered unicast */
+
+        /* The same without our tables: the ARP leaves, the shared MAC too (so the test sees what it checks). */
+        run("nft delete table bridge dlrd");
+        free(sh("ip neigh flush dev dlbr5000 to 10.0.0.97; ping -c 1 -W 1 10.0.0.97 >/dev/null 2>&1; "
+                "ping -c 1 -W 1 10.0.0.98 >/dev/null 2>&1; true"));
+        capture(fd, "10.0.0.1", far, &arp, src, &ip);
+        ck_assert_int_ge(arp, 1);
+        ck_assert_int_ge(ip, 1);
+        ck_assert_int_eq(memcmp(src, web->mac, 6), 0);
+        close(fd);
+        run("ip link del dlbr5000; ip link del dlvx5000");
+        nft_free(n);
+        t_config_free(c);
+}
+END_TEST
+
 static Suite *nft_suite(void)
 {
         Suite *s = suite_create("nft");
@@ -754,6 +854,8 @@ static Suite *nft_suite(void)
         tcase_add_test(tc, test_fallbacks);
         tcase_add_test(tc, test_counters);
         tcase_add_test(tc, test_stateful_traffic);
+        tcase_add_test(tc, test_designated_vlan);
+        tcase_add_test(tc, test_gateway_protection);
         suite_add_tcase(s, tc);
         tc = tcase_create("pure");
         tcase_add_test(tc, test_designated_and_zones);
