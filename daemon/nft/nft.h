@@ -50,6 +50,24 @@ int nft_rule_delete(Nft *n, const Router *r, const char *name, DlrError *e);
 /* r's default action changed. */
 int nft_default_action(Nft *n, const Router *r, DlrError *e);
 
+/* Optional kernel features the ruleset uses, found by a probe transaction (that always aborts) before the first
+ * nft_sync(). Where one is missing the ruleset degrades, and nft_sync() logs a warning once:
+ * - NFT_FEATURE_BRIDGE_META (nft_meta_bridge, `meta ibrname`): without it VM ports are recognised by name,
+ *   from the ports attached through dlrd (Config.ports) only;
+ * - NFT_FEATURE_BRIDGE_CT (nf_conntrack_bridge): without it the firewall cannot be stateful: no per-router
+ *   conntrack zone in the bridge family and no "established" shortcut, every packet goes through the rules;
+ * - NFT_FEATURE_BRIDGE_REJECT (nft_reject_bridge): without it "reject" drops. */
+#define NFT_FEATURE_BRIDGE_META 1u
+#define NFT_FEATURE_BRIDGE_CT 2u
+#define NFT_FEATURE_BRIDGE_REJECT 4u
+#define NFT_FEATURES_ALL (NFT_FEATURE_BRIDGE_META | NFT_FEATURE_BRIDGE_CT | NFT_FEATURE_BRIDGE_REJECT)
+/* The features found (0 before the first nft_sync()). */
+unsigned nft_features(const Nft *n);
+
+/* The conntrack zone of each router of c, in c->routers order (ret has c->n_routers entries): the table id when
+ * it fits 1..65535, else a free zone derived from it, so that no two routers of c share one. */
+void nft_router_zones(const Config *c, uint16_t *ret);
+
 /* Per-rule counters of r, summed over the kernel rules each compiles to: ret_packets and ret_bytes have
  * r->n_rules + 1 entries, in r->rules order, the last one for the default action. */
 int nft_counters(Nft *n, const Router *r, uint64_t *ret_packets, uint64_t *ret_bytes, DlrError *e);
