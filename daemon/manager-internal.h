@@ -26,3 +26,15 @@ int commit_record(Manager *m, int (*build)(Manager *m, void *arg, char **ret, si
 void publish(Manager *m, const char *doc);
 /* A refused change leaves the Lamport clock where it was: returns k. */
 int keep_clock(Manager *m, uint64_t lamport, int k);
+
+/* Firewall changes merged from a peer (manager-firewall.c): the rules of the routers a document touches,
+ * noted before the merge, let only what changed be realised after it. */
+typedef struct FirewallNotes FirewallNotes;
+int firewall_notes_take(const Config *c, const Config *in, FirewallNotes **ret);
+void firewall_notes_free(FirewallNotes *f);
+static inline void firewall_notes_freep(FirewallNotes **f)
+{
+        firewall_notes_free(*f);
+}
+int firewall_apply_merge(Manager *m, const FirewallNotes *notes, const char *const *routers, size_t n_routers,
+                DlrError *e);

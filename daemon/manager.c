@@ -1131,6 +1131,9 @@ int manager_peer_merge(Manager *m, const char *origin, const char *doc, size_t l
                 log_warning("peer=%s: refusing a document: %s", origin, err);
                 return dlr_error_set(e, k == -ENOMEM ? DLR_ERROR_INTERNAL : DLR_ERROR_INVALID_ARGUMENT, k, "%s", err);
         }
+        _cleanup_(firewall_notes_freep) FirewallNotes *notes = NULL;
+        if (firewall_notes_take(m->config, in, &notes) < 0)
+                return dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
         k = config_merge(m->config, in, at, &res);
         if (k < 0) {
                 /* Every step taken is a whole update, so the configuration is valid; realise and save it. */
@@ -1153,9 +1156,9 @@ int manager_peer_merge(Manager *m, const char *origin, const char *doc, size_t l
                         kk = install_merged_routes(m, &res, &ke);
                 if (kk >= 0 && res.endpoints)
                         kk = reconcile_neighbours(&m->rc, m->config, &ke);
-                /* Rules merged from a peer: the whole ruleset in one transaction. */
                 if (kk >= 0 && res.firewall)
-                        kk = nft_sync(m->rc.nft, m->config, m->host_id, &ke);
+                        kk = firewall_apply_merge(m, notes, (const char *const *) res.fw_routers,
+                                res.n_fw_routers, &ke);
         }
         if (kk < 0) {
                 /* The configuration is the cluster's; this host keeps trying to realise it. */
