@@ -390,6 +390,24 @@ static int icmpv6_types(struct nftnl_rule *r, uint8_t first, uint8_t last)
         return nft_expr_cmp_u8(r, NFT_CMP_LTE, NFT_REG_1, last);
 }
 
+/* IPv4/IPv6 on a VM port (port_key: the in or out port; by_bridge: not the underlay port, and the port's bridge
+ * picks the router) jumps to that router's chain through the verdict map. */
+static int append_dispatch(Nft *n, const char *chain, uint32_t port_key, uint32_t bridge_key, const char *map,
+                bool by_bridge)
+{
+        _cleanup_(nftnl_rule_freep) struct nftnl_rule *r = rule_alloc(NFPROTO_BRIDGE, chain);
+        if (!r)
+                return -ENOMEM;
+        RETURN_IF(ip_or_ip6(n, &OWNER_DISPATCH, r));
+        RETURN_IF(nft_expr_meta(r, port_key, NFT_REG_1));
+        if (by_bridge) {
+                RETURN_IF(nft_expr_lookup(r, NFT_REG_1, UINT32_MAX, "underlay", 0, true));
+                RETURN_IF(nft_expr_meta(r, bridge_key, NFT_REG_1));
+        }
+        RETURN_IF(nft_expr_lookup(r, NFT_REG_1, NFT_REG_VERDICT, map, 0, false));
+        return append(n, &OWNER_DISPATCH, NFPROTO_BRIDGE, r);
+}
+
 /* bridge prerouting, priority 0: after nf_conntrack_bridge (-200), so `ct state` sees the flow. */
 static int prerouting(Nft *n, bool by_bridge)
 {
@@ -420,20 +438,7 @@ static int prerouting(Nft *n, bool by_bridge)
                 RETURN_IF(append(n, &OWNER_GW, NFPROTO_BRIDGE, r));
         }
         /* IP from a VM port: its router's firewall. */
-        {
-                _cleanup_(nftnl_rule_freep) struct nftnl_rule *r = rule_alloc(NFPROTO_BRIDGE, "prerouting");
-                if (!r)
-                        return -ENOMEM;
-                RETURN_IF(ip_or_ip6(n, &OWNER_DISPATCH, r));
-                RETURN_IF(nft_expr_meta(r, NFT_META_IIFNAME, NFT_REG_1));
-                if (by_bridge) {
-                        RETURN_IF(nft_expr_lookup(r, NFT_REG_1, UINT32_MAX, "underlay", 0, true));
-                        RETURN_IF(nft_expr_meta(r, NFT_META_BRI_IIFNAME, NFT_REG_1));
-                }
-                RETURN_IF(nft_expr_lookup(r, NFT_REG_1, NFT_REG_VERDICT, "from-vm", 0, false));
-                RETURN_IF(append(n, &OWNER_DISPATCH, NFPROTO_BRIDGE, r));
-        }
-        return 0;
+        return append_dispatch(n, "prerouting", NFT_META_IIFNAME, NFT_META_BRI_IIFNAME, "from-vm", by_bridge);
 }
 
 /* oifname . <address at base+offset> in a set of (port, gateway address). */
@@ -498,20 +503,7 @@ static int postrouting(Nft *n, bool by_bridge, const uint8_t pmac[6])
                 RETURN_IF(append(n, &OWNER_GW, NFPROTO_BRIDGE, r));
         }
         /* IP towards a VM port: its router's firewall. */
-        {
-                _cleanup_(nftnl_rule_freep) struct nftnl_rule *r = rule_alloc(NFPROTO_BRIDGE, "postrouting");
-                if (!r)
-                        return -ENOMEM;
-                RETURN_IF(ip_or_ip6(n, &OWNER_DISPATCH, r));
-                RETURN_IF(nft_expr_meta(r, NFT_META_OIFNAME, NFT_REG_1));
-                if (by_bridge) {
-                        RETURN_IF(nft_expr_lookup(r, NFT_REG_1, UINT32_MAX, "underlay", 0, true));
-                        RETURN_IF(nft_expr_meta(r, NFT_META_BRI_OIFNAME, NFT_REG_1));
-                }
-                RETURN_IF(nft_expr_lookup(r, NFT_REG_1, NFT_REG_VERDICT, "to-vm", 0, false));
-                RETURN_IF(append(n, &OWNER_DISPATCH, NFPROTO_BRIDGE, r));
-        }
-        return 0;
+        return append_dispatch(n, "postrouting", NFT_META_OIFNAME, NFT_META_BRI_OIFNAME, "to-vm", by_bridge);
 }
 
 /* ct zone set <key> map @zones, in a chain of its own ahead of conntrack. */
