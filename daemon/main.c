@@ -136,5 +136,6 @@ int main(int argc, char *argv[])
                 log_error_errno(r, "Event loop failed: %m");
 finish:
         manager_free(m);
+        log_flush_suppressed();
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
