@@ -8,6 +8,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "bus/auth.h"
 #include "manager.h"
 #include "shared/cleanup.h"
 #include "shared/log.h"
@@ -141,6 +142,8 @@ int main(int argc, char *argv[])
                 log_error_errno(r, "Event loop failed: %m");
 finish:
         sd_event_source_disable_unref(watchdog);
+        /* Calls still waiting for polkit get no answer; their callers see the connection's end. */
+        bus_auth_flush();
         manager_free(m);
         log_flush_suppressed();
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
