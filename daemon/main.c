@@ -8,9 +8,11 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "bus/auth.h"
 #include "manager.h"
 #include "shared/cleanup.h"
 #include "shared/log.h"
+#include "watchdog.h"
 
 static void help(void)
 {
@@ -60,6 +62,7 @@ int main(int argc, char *argv[])
                 {},
         };
         ManagerOptions o = {};
+        sd_event_source *watchdog = NULL;
         uid_t allow[64];
         size_t n_allow = 0;
         Manager *m = NULL;
@@ -127,6 +130,9 @@ int main(int argc, char *argv[])
                 log_error_errno(r, "Installing signal handlers: %m");
                 goto finish;
         }
+        r = watchdog_setup(m->event, &watchdog);
+        if (r < 0)
+                goto finish;
         r = manager_start(m);
         if (r < 0)
                 goto finish;
@@ -135,6 +141,10 @@ int main(int argc, char *argv[])
         if (r < 0)
                 log_error_errno(r, "Event loop failed: %m");
 finish:
+        sd_event_source_disable_unref(watchdog);
+        /* Calls still waiting for polkit get no answer; their callers see the connection's end. */
+        bus_auth_flush();
         manager_free(m);
+        log_flush_suppressed();
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1387,8 +1387,9 @@ int manager_attach_port(Manager *m, const char *router, const char *lif, const c
         if (k >= 0)
                 k = save(m, e);
         if (k < 0) {
+                DlrError ignored = {};
                 (void) config_remove_port(m->config, ifname);
-                (void) reconcile_detach_port(&m->rc, ifname);
+                (void) reconcile_detach_port(&m->rc, ifname, &ignored);
                 return k;
         }
         log_info("dlr=%s lif=%s port=%s: attached", router, lif, ifname);
@@ -1416,9 +1417,10 @@ int manager_detach_port(Manager *m, const char *ifname, DlrError *e)
                 (void) config_add_port(m->config, ifname, router, lif);
                 return k;
         }
-        k = reconcile_detach_port(&m->rc, ifname);
+        DlrError de = {};
+        k = reconcile_detach_port(&m->rc, ifname, &de);
         if (k < 0 && k != -ENODEV)
-                log_warning("port=%s: taking it out of its bridge: %s", ifname, strerror(-k));
+                log_warning("%s", de.msg);
         log_info("dlr=%s lif=%s port=%s: detached", router, lif, ifname);
         return 0;
 }

@@ -5,9 +5,8 @@
 #include <systemd/sd-bus.h>
 
 #include "bus.h"
+#include "bus/auth.h"
 
-/* Changing methods need root or CAP_NET_ADMIN: 0, or an AccessDenied error set in error. */
-int bus_check_privileged(sd_bus_message *msg, sd_bus_error *error);
 /* Replies with the contract error for e (org.dlrd1.Error.*). */
 int bus_reply_error(sd_bus_message *msg, const DlrError *e);
 

@@ -118,8 +118,8 @@ int method_add_rule(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         int r;
 
         r = bus_check_privileged(msg, error);
-        if (r < 0)
-                return r;
+        if (r <= 0)
+                return r < 0 ? r : 1; /* refused, or waiting for polkit: the handler runs again */
         r = sd_bus_message_read(msg, "ss", &router, &name);
         if (r >= 0)
                 r = read_rule(msg, &in, error);

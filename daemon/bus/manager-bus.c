@@ -3,33 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <linux/capability.h>
-
 #include "bus-internal.h"
+#include "bus/auth.h"
 #include "peer/peer.h"
 #include "shared/cleanup.h"
 #include "shared/log.h"
 
 
-
-/* Changing methods need root or CAP_NET_ADMIN (polkit integration comes with the system service). */
-int bus_check_privileged(sd_bus_message *msg, sd_bus_error *error)
-{
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        uid_t euid;
-        int r;
-
-        r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EFFECTIVE_CAPS | SD_BUS_CREDS_AUGMENT,
-                &creds);
-        if (r < 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "cannot determine the caller's identity");
-        if (sd_bus_creds_get_euid(creds, &euid) >= 0 && euid == 0)
-                return 0;
-        if (sd_bus_creds_has_effective_cap(creds, CAP_NET_ADMIN) > 0)
-                return 0;
-        return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
-                "changing dlrd's configuration needs root or CAP_NET_ADMIN");
-}
 
 int bus_reply_error(sd_bus_message *msg, const DlrError *e)
 {
@@ -38,11 +18,12 @@ int bus_reply_error(sd_bus_message *msg, const DlrError *e)
                 e->msg[0] ? e->msg : "failed");
 }
 
+/* Authorised: go on. Waiting for polkit: return 1 now; the handler runs again with the answer. */
 #define CHECK_PRIVILEGED(msg, error)                                                                          \
         do {                                                                                                  \
-                int _r = bus_check_privileged(msg, error);                                                        \
-                if (_r < 0)                                                                                   \
-                        return _r;                                                                            \
+                int _r = bus_check_privileged(msg, error);                                                    \
+                if (_r <= 0)                                                                                  \
+                        return _r < 0 ? _r : 1;                                                               \
         } while (0)
 
 static int method_create_router(sd_bus_message *msg, void *userdata, sd_bus_error *error)

@@ -28,6 +28,7 @@ struct Netlink {
         size_t *offsets;    /* start of each message */
         size_t n, cap_offsets;
         char *rx;
+        char dump_error[128]; /* extended-ack text of the last failed dump */
 };
 
 void netlink_result_done(NetlinkResult *r)
@@ -274,6 +275,7 @@ int netlink_dump(Netlink *nl, mnl_cb_t cb, void *userdata)
         int r;
 
         seal_last(nl);
+        nl->dump_error[0] = 0;
         if (nl->n != 1)
                 return -EINVAL;
         h = (struct nlmsghdr *) nl->buf;
@@ -301,8 +303,10 @@ int netlink_dump(Netlink *nl, mnl_cb_t cb, void *userdata)
                                 return intr ? -EINTR : 0;
                         if (m->nlmsg_type == NLMSG_ERROR) {
                                 const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
-                                if (e->error != 0)
+                                if (e->error != 0) {
+                                        extack_text(m, nl->dump_error, sizeof nl->dump_error);
                                         return e->error;
+                                }
                                 continue;
                         }
                         r = cb(m, userdata);
@@ -333,6 +337,11 @@ static int attach_route_echo_filter(int fd, uint32_t portid)
         if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0)
                 return -errno;
         return 0;
+}
+
+const char *netlink_dump_error(const Netlink *nl)
+{
+        return nl->dump_error;
 }
 
 uint32_t netlink_portid(const Netlink *nl)

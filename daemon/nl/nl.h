@@ -51,6 +51,11 @@ int netlink_batch_commit(Netlink *nl, NetlinkResult *result);
  * for each reply message. -EINTR when the kernel flagged the dump as interrupted (retry it). */
 int netlink_dump(Netlink *nl, mnl_cb_t cb, void *userdata);
 
+/* The extended-ack text the kernel gave with the error of the last failed netlink_dump(), or "". */
+const char *netlink_dump_error(const Netlink *nl);
+/* Separator and text for messages: "%s%s", NETLINK_EXTACK(text) gives ": text", or nothing for "". */
+#define NETLINK_EXTACK(text) (text)[0] ? ": " : "", (text)
+
 /* The port id the kernel puts into notifications caused by this socket's requests. */
 uint32_t netlink_portid(const Netlink *nl);
 

@@ -228,7 +228,8 @@ static int links_round(Reconciler *rc, const Wants *w, bool *ret_queued, bool *c
 
         r = dump_links(rc, &kl);
         if (r < 0)
-                return dlr_error_set(e, DLR_ERROR_KERNEL, r, "dumping links: %s", strerror(-r));
+                return dlr_error_set(e, DLR_ERROR_KERNEL, r, "dumping links: %s%s%s", strerror(-r),
+                        NETLINK_EXTACK(netlink_dump_error(rc->nl)));
 
         /* Stale or unfixable links of ours go first, so their names are free for the creations below. */
         for (size_t i = 0; i < kl.n; i++) {
@@ -343,7 +344,8 @@ static int addresses_pass(Reconciler *rc, const Wants *w, DlrError *e)
                         break;
         }
         if (r < 0)
-                return dlr_error_set(e, DLR_ERROR_KERNEL, r, "dumping links and addresses: %s", strerror(-r));
+                return dlr_error_set(e, DLR_ERROR_KERNEL, r, "dumping links and addresses: %s%s%s", strerror(-r),
+                        NETLINK_EXTACK(netlink_dump_error(rc->nl)));
 
         free(rc->lif_index);
         rc->lif_index = NULL;

@@ -126,7 +126,8 @@ int reconcile_neighbours(Reconciler *rc, const Config *c, DlrError *e)
 
         r = kernel_dump_links(rc->nl, &links);
         if (r < 0)
-                return dlr_error_set(e, DLR_ERROR_KERNEL, r, "dumping links: %s", strerror(-r));
+                return dlr_error_set(e, DLR_ERROR_KERNEL, r, "dumping links: %s%s%s", strerror(-r),
+                        NETLINK_EXTACK(netlink_dump_error(rc->nl)));
         collect(rc, c, &links, &w);
         if (w.oom) {
                 r = dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
@@ -137,7 +138,8 @@ int reconcile_neighbours(Reconciler *rc, const Config *c, DlrError *e)
         for (size_t f = 0; f < ELEMENTSOF(families); f++) {
                 r = kernel_dump_neighs(rc->nl, families[f], &nb);
                 if (r < 0) {
-                        r = dlr_error_set(e, DLR_ERROR_KERNEL, r, "dumping neighbours: %s", strerror(-r));
+                        r = dlr_error_set(e, DLR_ERROR_KERNEL, r, "dumping neighbours: %s%s%s", strerror(-r),
+                                NETLINK_EXTACK(netlink_dump_error(rc->nl)));
                         goto finish;
                 }
                 netlink_batch_reset(rc->nl);
@@ -182,6 +184,11 @@ int reconcile_neighbours(Reconciler *rc, const Config *c, DlrError *e)
                 }
                 kneighs_done(&nb);
                 r = netlink_batch_commit(rc->nl, &res);
+                for (size_t i = 0; r >= 0 && i < res.n_errors && i < 10; i++)
+                        /* An entry already gone is fine. */
+                        if (res.errors[i].error != -ENOENT)
+                                log_warning("neighbours/FDB: removing a stale entry: %s%s%s", strerror(-res.errors[i].error),
+                                        NETLINK_EXTACK(res.errors[i].msg));
                 netlink_result_done(&res);
                 if (r < 0) {
                         r = dlr_error_set(e, DLR_ERROR_KERNEL, r, "netlink: %s", strerror(-r));
@@ -204,6 +211,10 @@ int reconcile_neighbours(Reconciler *rc, const Config *c, DlrError *e)
         if (r < 0)
                 r = dlr_error_set(e, DLR_ERROR_KERNEL, r, "netlink: %s", strerror(-r));
         else if (res.n_errors > 0) {
+                /* The first goes to the caller; the others would be lost. */
+                for (size_t i = 1; i < res.n_errors && i < 10; i++)
+                        log_warning("neighbour/FDB entry: %s%s%s", strerror(-res.errors[i].error),
+                                NETLINK_EXTACK(res.errors[i].msg));
                 r = dlr_error_set(e, DLR_ERROR_KERNEL, res.errors[0].error, "neighbour/FDB entry: %s%s%s",
                         strerror(-res.errors[0].error), res.errors[0].msg[0] ? ": " : "", res.errors[0].msg);
         } else
@@ -229,7 +240,8 @@ int reconcile_ports(Reconciler *rc, const Config *c, DlrError *e)
                 return 0;
         r = kernel_dump_links(rc->nl, &links);
         if (r < 0)
-                return dlr_error_set(e, DLR_ERROR_KERNEL, r, "dumping links: %s", strerror(-r));
+                return dlr_error_set(e, DLR_ERROR_KERNEL, r, "dumping links: %s%s%s", strerror(-r),
+                        NETLINK_EXTACK(netlink_dump_error(rc->nl)));
         netlink_batch_reset(rc->nl);
         for (size_t i = 0; i < c->n_ports; i++) {
                 const Port *p = &c->ports[i];
@@ -260,22 +272,25 @@ int reconcile_ports(Reconciler *rc, const Config *c, DlrError *e)
         return r;
 }
 
-int reconcile_detach_port(Reconciler *rc, const char *ifname)
+int reconcile_detach_port(Reconciler *rc, const char *ifname, DlrError *e)
 {
         NetlinkResult res;
         int ifindex = (int) if_nametoindex(ifname);
         int r;
 
         if (ifindex <= 0)
-                return -ENODEV;
+                return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENODEV, "port=%s: no such interface", ifname);
         netlink_batch_reset(rc->nl);
         LinkSpec spec = { .master = -1, .up = true };
         r = kernel_link_change(rc->nl, ifindex, &spec);
         if (r < 0)
-                return r;
+                return dlr_error_set(e, DLR_ERROR_INTERNAL, r, "building netlink request: %s", strerror(-r));
         r = netlink_batch_commit(rc->nl, &res);
-        if (r >= 0 && res.n_errors > 0)
-                r = res.errors[0].error;
+        if (r < 0)
+                r = dlr_error_set(e, DLR_ERROR_KERNEL, r, "netlink: %s", strerror(-r));
+        else if (res.n_errors > 0)
+                r = dlr_error_set(e, DLR_ERROR_KERNEL, res.errors[0].error, "port=%s: taking it out of its bridge: %s%s%s",
+                        ifname, strerror(-res.errors[0].error), NETLINK_EXTACK(res.errors[0].msg));
         netlink_result_done(&res);
         return r;
 }

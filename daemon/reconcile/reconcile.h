@@ -50,7 +50,7 @@ int reconcile_neighbours(Reconciler *rc, const Config *c, DlrError *e);
 int reconcile_ports(Reconciler *rc, const Config *c, DlrError *e);
 
 /* Takes a port out of whatever bridge it is in. -ENODEV when it does not exist. */
-int reconcile_detach_port(Reconciler *rc, const char *ifname);
+int reconcile_detach_port(Reconciler *rc, const char *ifname, DlrError *e);
 
 /* All of the above, and the whole nftables ruleset (gateway protection and every router's firewall). */
 int reconcile_all(Reconciler *rc, const Config *c, DlrError *e);

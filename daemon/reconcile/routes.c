@@ -163,7 +163,8 @@ int reconcile_routes(Reconciler *rc, const Config *c, DlrError *e)
                 }
                 if (r < 0) {
                         free(ctx.stale);
-                        return dlr_error_set(e, DLR_ERROR_KERNEL, r, "dumping routes: %s", strerror(-r));
+                        return dlr_error_set(e, DLR_ERROR_KERNEL, r, "dumping routes: %s%s%s", strerror(-r),
+                                NETLINK_EXTACK(netlink_dump_error(rc->nl)));
                 }
                 if (ctx.n_stale > 0) /* NULL until the first stale route */
                         qsort(ctx.stale, ctx.n_stale, sizeof(Stale), stale_descending);
@@ -177,7 +178,19 @@ int reconcile_routes(Reconciler *rc, const Config *c, DlrError *e)
                         log_info("removing %zu stale route(s)", ctx.n_stale);
                 NetlinkResult res;
                 r = netlink_batch_commit(rc->nl, &res);
-                netlink_result_done(&res); /* a stale route already gone is fine */
+                for (size_t i = 0, shown = 0; r >= 0 && i < res.n_errors; i++) {
+                        const NetlinkError *x = &res.errors[i];
+                        char what[96] = "?";
+                        /* A stale route already gone is fine. */
+                        if (x->error == -ESRCH || x->error == -ENOENT)
+                                continue;
+                        if (x->index < ctx.n_stale)
+                                describe(c, ctx.stale[x->index].table, &ctx.stale[x->index].p, what, sizeof what);
+                        if (shown++ < 10)
+                                log_warning("%s: removing the stale route: %s%s%s", what, strerror(-x->error),
+                                        NETLINK_EXTACK(x->msg));
+                }
+                netlink_result_done(&res);
                 if (r < 0) {
                         free(ctx.stale);
                         return dlr_error_set(e, DLR_ERROR_KERNEL, r, "netlink: %s", strerror(-r));
@@ -291,8 +304,13 @@ int reconcile_routes_install(Reconciler *rc, const Router *r, const Route *route
         bool lost = res.lost;
         netlink_result_done(&res);
         int r2 = netlink_batch_commit(rc->nl, &res);
-        if (r2 < 0 || res.n_errors > 0 || res.lost || lost)
-                log_warning("dlr=%s: rolling back routes did not fully succeed; a full resync follows", r->name);
+        if (r2 < 0)
+                log_warning("dlr=%s: rolling back routes failed: %s; a full resync follows", r->name, strerror(-r2));
+        else if (res.n_errors > 0)
+                log_warning("dlr=%s: rolling back routes failed for %zu route(s), first: %s%s%s; a full resync follows",
+                        r->name, res.n_errors, strerror(-res.errors[0].error), NETLINK_EXTACK(res.errors[0].msg));
+        else if (res.lost || lost)
+                log_warning("dlr=%s: rolling back routes lost netlink replies; a full resync follows", r->name);
         netlink_result_done(&res);
         return ret;
 }
