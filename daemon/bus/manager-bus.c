@@ -6,6 +6,7 @@
 #include "bus-internal.h"
 #include "bus/auth.h"
 #include "peer/peer.h"
+#include "shared/array.h"
 #include "shared/cleanup.h"
 #include "shared/log.h"
 
@@ -118,14 +119,8 @@ static int read_route(sd_bus_message *msg, RouteArgs *a)
         while ((r = sd_bus_message_read(msg, "(ss)", &gw, &lif)) > 0) {
                 if (a->n_hops - first >= DLR_NEXTHOPS_MAX)
                         return -E2BIG;
-                if (a->n_hops == a->cap_hops) {
-                        size_t cap = a->cap_hops ? a->cap_hops * 2 : 64;
-                        NexthopSpec *h = realloc(a->hops, cap * sizeof(NexthopSpec));
-                        if (!h)
-                                return -ENOMEM;
-                        a->hops = h;
-                        a->cap_hops = cap;
-                }
+                if (ARRAY_GROW(a->hops, a->cap_hops, a->n_hops, 64) < 0)
+                        return -ENOMEM;
                 a->hops[a->n_hops++] = (NexthopSpec) { .gateway = gw, .lif = lif };
         }
         if (r < 0)

@@ -15,27 +15,8 @@
 
 #include "nft-internal.h"
 #include "reconcile/names.h"
+#include "shared/array.h"
 #include "shared/cleanup.h"
-
-#define TYPE_ETHERADDR 9
-#define TYPE_ETHERTYPE 10
-#define TYPE_IPADDR 7
-#define TYPE_IP6ADDR 8
-#define TYPE_INTEGER 4
-#define TYPE_IFNAME 41
-#define CONCAT(a, b) (((a) << 6) | (b)) /* nft's encoding of a concatenated key type */
-#define ETH_P_IP_ 0x0800
-#define ETH_P_ARP_ 0x0806
-#define ETH_P_IPV6_ 0x86dd
-
-#define RETURN_IF(x)                                                                                          \
-        do {                                                                                                  \
-                int _r_ = (x);                                                                                \
-                if (_r_ < 0)                                                                                  \
-                        return _r_;                                                                           \
-        } while (0)
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct nftnl_rule *, nftnl_rule_free)
 
 static const NftOwner OWNER_GW = { .what = "gateway protection" };
 static const NftOwner OWNER_ZONES = { .what = "conntrack zones" };
@@ -104,14 +85,8 @@ typedef struct Elems {
 
 static NftElem *elem_new(Elems *e)
 {
-        if (e->n == e->cap) {
-                size_t cap = e->cap ? e->cap * 2 : 16;
-                NftElem *v = realloc(e->v, cap * sizeof *v);
-                if (!v)
-                        return NULL;
-                e->v = v;
-                e->cap = cap;
-        }
+        if (ARRAY_GROW(e->v, e->cap, e->n, 16) < 0)
+                return NULL;
         memset(&e->v[e->n], 0, sizeof e->v[e->n]);
         return &e->v[e->n++];
 }

@@ -17,6 +17,8 @@
 #include <linux/netlink.h>
 
 #include "nft-internal.h"
+#include "nl/nl.h"
+#include "shared/array.h"
 #include "shared/cleanup.h"
 
 /* Success acknowledgements of an all-or-nothing transaction tell nothing that the absence of an error does
@@ -95,15 +97,7 @@ static int reserve(NftBatch *b, size_t more)
                 b->buf = p;
                 b->cap = cap;
         }
-        if (b->n + 1 > b->cap_msgs) {
-                size_t cap = b->cap_msgs ? b->cap_msgs * 2 : 256;
-                NftMsg *m = realloc(b->msgs, cap * sizeof *m);
-                if (!m)
-                        return -ENOMEM;
-                b->msgs = m;
-                b->cap_msgs = cap;
-        }
-        return 0;
+        return ARRAY_GROW(b->msgs, b->cap_msgs, b->n, 256);
 }
 
 /* The last message's length is known once its payload is in. */
@@ -159,29 +153,6 @@ struct nlmsghdr *nft_batch_msg(Nft *n, uint16_t cmd, uint16_t family, uint16_t f
         return nftnl_nlmsg_build_hdr((char *) h, cmd, family, flags, ++n->seq);
 }
 
-static void extack_text(const struct nlmsghdr *h, char *buf, size_t size)
-{
-        const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
-        size_t off = sizeof(*e);
-        const struct nlattr *attr;
-
-        buf[0] = 0;
-        if (!(h->nlmsg_flags & NLM_F_ACK_TLVS))
-                return;
-        if (!(h->nlmsg_flags & NLM_F_CAPPED))
-                off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
-        if (MNL_NLMSG_HDRLEN + off > h->nlmsg_len)
-                return;
-        mnl_attr_for_each_payload((const void *) ((const char *) mnl_nlmsg_get_payload(h) + off),
-                h->nlmsg_len - MNL_NLMSG_HDRLEN - off) {
-                if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
-                                mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0) {
-                        snprintf(buf, size, "%s", mnl_attr_get_str(attr));
-                        return;
-                }
-        }
-}
-
 static int rule_handle_cb(const struct nlattr *a, void *data)
 {
         if (mnl_attr_get_type(a) == NFTA_RULE_HANDLE && mnl_attr_validate(a, MNL_TYPE_U64) == 0)
@@ -212,7 +183,7 @@ static void handle_reply(Nft *n, const struct nlmsghdr *h, Outcome *out)
                 if (e->error != 0 && (out->error == 0 || i < out->error_index)) {
                         out->error = e->error;
                         out->error_index = i;
-                        extack_text(h, out->extack, sizeof out->extack);
+                        netlink_extack_text(h, out->extack, sizeof out->extack);
                 }
         } else if (h->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE) && b->msgs[i].echo) {
                 uint64_t handle = 0;

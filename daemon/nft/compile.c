@@ -19,21 +19,6 @@
 #include "nft-internal.h"
 #include "shared/cleanup.h"
 
-#define ETH_P_IP_ 0x0800
-#define ETH_P_IPV6_ 0x86dd
-#define TYPE_IPADDR 7
-#define TYPE_IP6ADDR 8
-#define TYPE_INET_SERVICE 13
-
-#define RETURN_IF(x)                                                                                          \
-        do {                                                                                                  \
-                int _r_ = (x);                                                                                \
-                if (_r_ < 0)                                                                                  \
-                        return _r_;                                                                           \
-        } while (0)
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct nftnl_rule *, nftnl_rule_free)
-
 static const char *const chain_prefix[_NFT_CHAIN_MAX] = { "from-vm-", "to-vm-" };
 
 void nft_chain_name(const Router *r, NftChain chain, char *buf, size_t size)
@@ -377,7 +362,8 @@ static int fixed_rules(Nft *n, const Router *r, const char *chain)
         return 0;
 }
 
-int nft_compile_chunk_chain(Nft *n, const Router *r, NftChain chain, uint32_t chunk)
+/* Creates (NFT_MSG_NEWCHAIN) or deletes (NFT_MSG_DELCHAIN) a chunk chain of a router. */
+static int chunk_chain_msg(Nft *n, const Router *r, NftChain chain, uint32_t chunk, uint16_t cmd, uint16_t flags)
 {
         NftOwner o = { .router = r->name, .what = "firewall chain" };
         char name[NFT_CHAIN_MAXNAMELEN];
@@ -389,11 +375,16 @@ int nft_compile_chunk_chain(Nft *n, const Router *r, NftChain chain, uint32_t ch
         nft_chunk_name(r, chain, chunk, name, sizeof name);
         nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, NFT_TABLE);
         nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, name);
-        h = nft_batch_msg(n, NFT_MSG_NEWCHAIN, NFPROTO_BRIDGE, NLM_F_CREATE, &o, NULL);
+        h = nft_batch_msg(n, cmd, NFPROTO_BRIDGE, flags, &o, NULL);
         if (h)
                 nftnl_chain_nlmsg_build_payload(h, ch);
         nftnl_chain_free(ch);
         return h ? 0 : -ENOMEM;
+}
+
+int nft_compile_chunk_chain(Nft *n, const Router *r, NftChain chain, uint32_t chunk)
+{
+        return chunk_chain_msg(n, r, chain, chunk, NFT_MSG_NEWCHAIN, NLM_F_CREATE);
 }
 
 int nft_compile_jump(Nft *n, const Router *r, NftChain chain, uint32_t chunk, uint64_t position, uint64_t *echo)
@@ -437,21 +428,7 @@ int nft_compile_delrule(Nft *n, const Router *r, const char *rule, NftChain chai
 /* Deletes a chunk chain and its rules; the jump to it must be gone first (in the same transaction). */
 int nft_compile_delchunk(Nft *n, const Router *r, NftChain chain, uint32_t chunk)
 {
-        NftOwner o = { .router = r->name, .what = "firewall chain" };
-        char name[NFT_CHAIN_MAXNAMELEN];
-        struct nftnl_chain *ch = nftnl_chain_alloc();
-        struct nlmsghdr *h;
-
-        if (!ch)
-                return -ENOMEM;
-        nft_chunk_name(r, chain, chunk, name, sizeof name);
-        nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, NFT_TABLE);
-        nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, name);
-        h = nft_batch_msg(n, NFT_MSG_DELCHAIN, NFPROTO_BRIDGE, 0, &o, NULL);
-        if (h)
-                nftnl_chain_nlmsg_build_payload(h, ch);
-        nftnl_chain_free(ch);
-        return h ? 0 : -ENOMEM;
+        return chunk_chain_msg(n, r, chain, chunk, NFT_MSG_DELCHAIN, 0);
 }
 
 int nft_compile_router(Nft *n, const Router *r, NftRouterState *st)

@@ -12,6 +12,30 @@
 #include <linux/netfilter.h>
 
 #include "nft.h"
+#include "shared/cleanup.h"
+
+/* nft's data types of set keys (its src/datatype.h numbering). */
+#define TYPE_INTEGER 4
+#define TYPE_IPADDR 7
+#define TYPE_IP6ADDR 8
+#define TYPE_ETHERADDR 9
+#define TYPE_ETHERTYPE 10
+#define TYPE_INET_SERVICE 13
+#define TYPE_IFNAME 41
+#define CONCAT(a, b) (((a) << 6) | (b)) /* nft's encoding of a concatenated key type */
+#define ETH_P_IP_ 0x0800
+#define ETH_P_ARP_ 0x0806
+#define ETH_P_IPV6_ 0x86dd
+
+/* Returns from the calling function what x returned if it failed (< 0). */
+#define RETURN_IF(x)                                                                                          \
+        do {                                                                                                  \
+                int _r_ = (x);                                                                                \
+                if (_r_ < 0)                                                                                  \
+                        return _r_;                                                                           \
+        } while (0)
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nftnl_rule *, nftnl_rule_free)
 
 #define NFT_TABLE "dlrd"
 #define NFT_RX_SIZE ((size_t) 64 << 10)

@@ -16,6 +16,7 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include "nft-internal.h"
+#include "shared/array.h"
 #include "shared/cleanup.h"
 #include "shared/log.h"
 
@@ -70,14 +71,8 @@ NftRuleHandles *nft_router_state_insert(NftRouterState *st, const char *name)
 {
         size_t lo = 0, hi = st->n_rules;
 
-        if (st->n_rules == st->cap) {
-                size_t cap = st->cap ? st->cap * 2 : 16;
-                NftRuleHandles *v = realloc(st->rules, cap * sizeof *v);
-                if (!v)
-                        return NULL;
-                st->rules = v;
-                st->cap = cap;
-        }
+        if (ARRAY_GROW(st->rules, st->cap, st->n_rules, 16) < 0)
+                return NULL;
         while (lo < hi) {
                 size_t mid = (lo + hi) / 2;
                 if (strcmp(st->rules[mid].name, name) < 0)
@@ -120,14 +115,8 @@ size_t nft_chunk_index(const NftRouterState *st, uint32_t id)
 
 NftChunk *nft_chunk_insert(NftRouterState *st, size_t i, uint32_t id)
 {
-        if (st->n_chunks == st->cap_chunks) {
-                size_t cap = st->cap_chunks ? st->cap_chunks * 2 : 8;
-                NftChunk *v = realloc(st->chunks, cap * sizeof *v);
-                if (!v)
-                        return NULL;
-                st->chunks = v;
-                st->cap_chunks = cap;
-        }
+        if (ARRAY_GROW(st->chunks, st->cap_chunks, st->n_chunks, 8) < 0)
+                return NULL;
         memmove(&st->chunks[i + 1], &st->chunks[i], (st->n_chunks - i) * sizeof *st->chunks);
         st->chunks[i] = (NftChunk) { .id = id };
         st->n_chunks++;
@@ -379,16 +368,7 @@ static int chunk_scan_cb(const struct nlmsghdr *h, void *userdata)
         name = nftnl_chain_get_str(ch, NFTNL_CHAIN_NAME);
         if (table && name && streq(table, NFT_TABLE) && nft_chain_of_router(name, s->router, &id) &&
                         id != UINT32_MAX) {
-                if (s->n == s->cap) {
-                        size_t cap = s->cap ? s->cap * 2 : 16;
-                        uint32_t *v = realloc(s->ids, cap * sizeof *v);
-                        if (!v)
-                                r = -ENOMEM;
-                        else {
-                                s->ids = v;
-                                s->cap = cap;
-                        }
-                }
+                r = ARRAY_GROW(s->ids, s->cap, s->n, 16);
                 if (r == 0)
                         s->ids[s->n++] = id;
         }

@@ -14,6 +14,7 @@
 #include <linux/rtnetlink.h>
 
 #include "nl.h"
+#include "shared/array.h"
 #include "shared/cleanup.h"
 
 #define CHUNK_MESSAGES 1024
@@ -117,15 +118,7 @@ static int reserve(Netlink *nl, size_t more)
                 nl->buf = b;
                 nl->cap = cap;
         }
-        if (nl->n + 1 > nl->cap_offsets) {
-                size_t cap = nl->cap_offsets ? nl->cap_offsets * 2 : 1024;
-                size_t *o = realloc(nl->offsets, cap * sizeof(size_t));
-                if (!o)
-                        return -ENOMEM;
-                nl->offsets = o;
-                nl->cap_offsets = cap;
-        }
-        return 0;
+        return ARRAY_GROW(nl->offsets, nl->cap_offsets, nl->n, 1024);
 }
 
 /* The previous message's final length is only known once its attributes are in; fix up len lazily. */
@@ -168,7 +161,7 @@ int netlink_batch_add_copy(Netlink *nl, const struct nlmsghdr *m)
         return 0;
 }
 
-static void extack_text(const struct nlmsghdr *h, char *buf, size_t size)
+void netlink_extack_text(const struct nlmsghdr *h, char *buf, size_t size)
 {
         const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
         size_t off = sizeof(*e);
@@ -198,7 +191,7 @@ static int add_error(NetlinkResult *res, size_t index, int error, const struct n
                 return -ENOMEM;
         res->errors = n;
         n[res->n_errors] = (NetlinkError) { .index = index, .error = error };
-        extack_text(h, n[res->n_errors].msg, sizeof n[res->n_errors].msg);
+        netlink_extack_text(h, n[res->n_errors].msg, sizeof n[res->n_errors].msg);
         res->n_errors++;
         return 0;
 }
@@ -304,7 +297,7 @@ int netlink_dump(Netlink *nl, mnl_cb_t cb, void *userdata)
                         if (m->nlmsg_type == NLMSG_ERROR) {
                                 const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
                                 if (e->error != 0) {
-                                        extack_text(m, nl->dump_error, sizeof nl->dump_error);
+                                        netlink_extack_text(m, nl->dump_error, sizeof nl->dump_error);
                                         return e->error;
                                 }
                                 continue;

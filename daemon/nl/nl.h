@@ -53,6 +53,9 @@ int netlink_dump(Netlink *nl, mnl_cb_t cb, void *userdata);
 
 /* The extended-ack text the kernel gave with the error of the last failed netlink_dump(), or "". */
 const char *netlink_dump_error(const Netlink *nl);
+/* The extended-ack text (NLMSGERR_ATTR_MSG) of an NLMSG_ERROR message into buf, or "" when it has none. Any
+ * netlink family's acknowledgements have this shape (nf_tables' too). */
+void netlink_extack_text(const struct nlmsghdr *h, char *buf, size_t size);
 /* Separator and text for messages: "%s%s", NETLINK_EXTACK(text) gives ": text", or nothing for "". */
 #define NETLINK_EXTACK(text) (text)[0] ? ": " : "", (text)
 

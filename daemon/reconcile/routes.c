@@ -7,6 +7,7 @@
 
 #include "kernel/kernel.h"
 #include "reconcile.h"
+#include "shared/array.h"
 #include "shared/cleanup.h"
 #include "shared/log.h"
 
@@ -109,14 +110,8 @@ static int sync_cb(const KRoute *k, void *userdata)
         }
         if (!r && !table_is_ours(ctx->rc, k->table))
                 return 0; /* our protocol number in someone else's table: not ours to judge */
-        if (ctx->n_stale == ctx->cap_stale) {
-                size_t cap = ctx->cap_stale ? ctx->cap_stale * 2 : 256;
-                Stale *s = realloc(ctx->stale, cap * sizeof(Stale));
-                if (!s)
-                        return -ENOMEM;
-                ctx->stale = s;
-                ctx->cap_stale = cap;
-        }
+        if (ARRAY_GROW(ctx->stale, ctx->cap_stale, ctx->n_stale, 256) < 0)
+                return -ENOMEM;
         ctx->stale[ctx->n_stale++] = (Stale) { .table = k->table, .p = p };
         return 0;
 }
@@ -204,13 +199,8 @@ int reconcile_routes(Reconciler *rc, const Config *c, DlrError *e)
                         KRoute k;
                         if (rt->used & 2)
                                 continue;
-                        if (n_sent == cap_sent) {
-                                cap_sent = cap_sent ? cap_sent * 2 : 256;
-                                Sent *s = realloc(sent, cap_sent * sizeof(Sent));
-                                if (!s)
-                                        return dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
-                                sent = s;
-                        }
+                        if (ARRAY_GROW(sent, cap_sent, n_sent, 256) < 0)
+                                return dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
                         sent[n_sent++] = (Sent) { .table = rt_router->table, .p = rt->prefix };
                         r = to_kroute(rc, rt_router, rt, &k);
                         if (r < 0) {
