@@ -289,8 +289,8 @@ int nft_batch_commit(Nft *n, DlrError *e)
         return 0;
 }
 
-int nft_dump(Nft *n, uint16_t cmd, uint16_t family, int (*cb)(const struct nlmsghdr *h, void *userdata),
-                void *userdata)
+static int dump(Nft *n, uint16_t cmd, uint16_t family, const char *chain,
+                int (*cb)(const struct nlmsghdr *h, void *userdata), void *userdata)
 {
         char buf[512] = {};
         struct nlmsghdr *h;
@@ -299,8 +299,12 @@ int nft_dump(Nft *n, uint16_t cmd, uint16_t family, int (*cb)(const struct nlmsg
         int r;
 
         h = nftnl_nlmsg_build_hdr(buf, cmd, family, NLM_F_DUMP, seq);
-        if (cmd == NFT_MSG_GETRULE)
-                mnl_attr_put_strz(h, NFTA_RULE_TABLE, NFT_TABLE); /* the kernel filters rule dumps by table */
+        if (cmd == NFT_MSG_GETRULE) {
+                /* The kernel filters rule dumps by table, and by chain. */
+                mnl_attr_put_strz(h, NFTA_RULE_TABLE, NFT_TABLE);
+                if (chain)
+                        mnl_attr_put_strz(h, NFTA_RULE_CHAIN, chain);
+        }
         if (mnl_socket_sendto(n->sock, h, h->nlmsg_len) < 0)
                 return -errno;
 
@@ -331,4 +335,16 @@ int nft_dump(Nft *n, uint16_t cmd, uint16_t family, int (*cb)(const struct nlmsg
                                 return r;
                 }
         }
+}
+
+int nft_dump(Nft *n, uint16_t cmd, uint16_t family, int (*cb)(const struct nlmsghdr *h, void *userdata),
+                void *userdata)
+{
+        return dump(n, cmd, family, NULL, cb, userdata);
+}
+
+int nft_dump_chain(Nft *n, uint16_t family, const char *chain, int (*cb)(const struct nlmsghdr *h, void *userdata),
+                void *userdata)
+{
+        return dump(n, NFT_MSG_GETRULE, family, chain, cb, userdata);
 }

@@ -32,6 +32,48 @@ void nft_chunk_name(const Router *r, NftChain chain, uint32_t chunk, char *buf, 
         snprintf(buf, size, "%s%s/%u", chain_prefix[chain], r->name, chunk);
 }
 
+static size_t carried_find(const NftCarry *c, const char *router, const char *rule)
+{
+        size_t lo = 0, hi = c->n;
+
+        while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                int k = strcmp(c->v[mid].router, router);
+                if (k == 0)
+                        k = strcmp(c->v[mid].rule, rule);
+                if (k == 0)
+                        return mid;
+                if (k < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return SIZE_MAX;
+}
+
+const NftCarried *nft_carry_take(Nft *n, const char *router, const char *rule)
+{
+        size_t i;
+
+        if (!n->carry || (i = carried_find(n->carry, router, rule)) == SIZE_MAX || n->carry->v[i].used)
+                return NULL;
+        n->carry->v[i].used = true;
+        return &n->carry->v[i];
+}
+
+bool nft_chain_router(const char *chain, const char **ret_router, size_t *ret_len)
+{
+        for (NftChain ch = 0; ch < _NFT_CHAIN_MAX; ch++) {
+                size_t lp = strlen(chain_prefix[ch]);
+                if (strncmp(chain, chain_prefix[ch], lp) == 0 && chain[lp]) {
+                        *ret_router = chain + lp;
+                        *ret_len = strcspn(chain + lp, "/");
+                        return true;
+                }
+        }
+        return false;
+}
+
 bool nft_chain_of_router(const char *chain, const char *router, uint32_t *ret_chunk)
 {
         for (NftChain ch = 0; ch < _NFT_CHAIN_MAX; ch++) {
@@ -256,7 +298,8 @@ static int one_rule(Nft *n, const Router *r, const Rule *rule, NftChain chain, u
         }
         if (n->test_poison && streq(n->test_poison, rule->name))
                 RETURN_IF(nft_expr_meta(kr, 255, NFT_REG_1)); /* no such meta key: the kernel says EOPNOTSUPP */
-        RETURN_IF(nft_expr_counter(kr));
+        const NftCarried *carried = nft_carry_take(n, r->name, rule->name);
+        RETURN_IF(nft_expr_counter(kr, carried ? carried->packets : 0, carried ? carried->bytes : 0));
         RETURN_IF(action(n, kr, rule->action, rule->protocol, chain));
         RETURN_IF(nft_rule_comment(kr, rule->name));
         return emit(n, kr, position, &o, echo);
@@ -293,7 +336,9 @@ int nft_compile_default(Nft *n, const Router *r, NftChain chain, uint64_t replac
         kr = rule_alloc(name);
         if (!kr)
                 return -ENOMEM;
-        RETURN_IF(nft_expr_counter(kr));
+        /* A changed default action starts again from zero, like a changed rule; a pass carries it over. */
+        const NftCarried *carried = replace ? NULL : nft_carry_take(n, r->name, NFT_DEFAULT_COMMENT);
+        RETURN_IF(nft_expr_counter(kr, carried ? carried->packets : 0, carried ? carried->bytes : 0));
         RETURN_IF(action(n, kr, r->default_action, RULE_PROTO_ANY, chain));
         RETURN_IF(nft_rule_comment(kr, NFT_DEFAULT_COMMENT));
         if (!replace)

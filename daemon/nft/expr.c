@@ -145,9 +145,13 @@ int nft_expr_verdict(struct nftnl_rule *r, int verdict, const char *chain)
         return add(r, e);
 }
 
-int nft_expr_counter(struct nftnl_rule *r)
+int nft_expr_counter(struct nftnl_rule *r, uint64_t packets, uint64_t bytes)
 {
         NEW_EXPR(e, "counter");
+        if (packets > 0 || bytes > 0) {
+                nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, packets);
+                nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, bytes);
+        }
         return add(r, e);
 }
 

@@ -105,6 +105,21 @@ typedef struct NftBatch {
         bool open;
 } NftBatch;
 
+/* Counters carried over when dlrd recreates kernel rules that stand for unchanged dlrd rules (a full or
+ * router pass, a chunk split): read just before the transaction, then given to the first recreated kernel
+ * rule of each dlrd rule, so that RuleCounters does not start again from zero after a change to another
+ * rule, a LIF or a restart. Sorted by (router, rule) once read. */
+typedef struct NftCarried {
+        char *router, *rule;
+        uint64_t packets, bytes;
+        bool used;
+} NftCarried;
+
+typedef struct NftCarry {
+        NftCarried *v;
+        size_t n, cap;
+} NftCarry;
+
 struct Nft {
         struct mnl_socket *sock; /* transactions and dumps */
         struct mnl_socket *mon;  /* NFNLGRP_NFTABLES */
@@ -120,6 +135,7 @@ struct Nft {
         bool dirty;      /* someone else changed our tables since */
         bool probed;
         unsigned features;
+        NftCarry *carry;   /* while compiling a pass or split: counters to carry over, or NULL */
         char *test_poison; /* test hook: compile this rule with an expression the kernel refuses */
         uint32_t test_features_mask;
 };
@@ -142,6 +158,9 @@ int nft_batch_commit(Nft *n, DlrError *e);
  * each answer. -EINTR when the ruleset changed meanwhile: start over. */
 int nft_dump(Nft *n, uint16_t cmd, uint16_t family, int (*cb)(const struct nlmsghdr *h, void *userdata),
                 void *userdata);
+/* The rules of one chain of dlrd's table (the kernel filters them). */
+int nft_dump_chain(Nft *n, uint16_t family, const char *chain, int (*cb)(const struct nlmsghdr *h, void *userdata),
+                void *userdata);
 
 /* expr.c: expressions appended to a rule; -ENOMEM. Registers are NFT_REG_*. */
 int nft_expr_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg);
@@ -158,7 +177,8 @@ int nft_expr_ct(struct nftnl_rule *r, uint32_t key, uint32_t dreg);
 int nft_expr_ct_set(struct nftnl_rule *r, uint32_t key, uint32_t sreg);
 int nft_expr_immediate_data(struct nftnl_rule *r, uint32_t dreg, const void *data, uint32_t len);
 int nft_expr_verdict(struct nftnl_rule *r, int verdict, const char *chain);
-int nft_expr_counter(struct nftnl_rule *r);
+/* A counter starting at packets/bytes (0, 0 for a new rule). */
+int nft_expr_counter(struct nftnl_rule *r, uint64_t packets, uint64_t bytes);
 int nft_expr_reject(struct nftnl_rule *r, uint32_t type, uint8_t code);
 int nft_rule_comment(struct nftnl_rule *r, const char *comment);
 
@@ -222,6 +242,8 @@ void nft_chunk_name(const Router *r, NftChain chain, uint32_t chunk, char *buf, 
 /* Whether a chain name is one of router r's chains or chunks; the chunk id through ret_chunk (UINT32_MAX for
  * the router chain itself). */
 bool nft_chain_of_router(const char *chain, const char *router, uint32_t *ret_chunk);
+/* The router a chain or chunk of the firewall belongs to (not NUL-terminated: ret_len), or false. */
+bool nft_chain_router(const char *chain, const char **ret_router, size_t *ret_len);
 
 /* nft.c */
 NftRouterState *nft_router_state_new(const Router *r);
@@ -235,6 +257,16 @@ NftChunk *nft_chunk_insert(NftRouterState *st, size_t i, uint32_t id);
 void nft_chunk_remove(NftRouterState *st, size_t i);
 NftRouterState **nft_router_state_slot(Nft *n, const char *router);
 int nft_oom(DlrError *e);
+/* rules.c: reads the counters of dlrd's kernel rules into carry (sorted), of one router (NULL: all) and,
+ * given chains (n_chains > 0), of those chains only. Nothing to read (no table yet) is not an error. */
+int nft_carry_read(Nft *n, const char *router, const char *const *chains, size_t n_chains, NftCarry *carry);
+void nft_carry_done(NftCarry *carry);
+/* nft.c: reads them (a failure only costs the counters: logged) and has compile.c use them until _end(). Not
+ * inside an open batch: a dump takes a sequence number. */
+void nft_carry_begin(Nft *n, const char *router, const char *const *chains, size_t n_chains, NftCarry *carry);
+void nft_carry_end(Nft *n, NftCarry *carry);
+/* compile.c: the carried counters of a rule (first call only; later kernel rules of it start at zero). */
+const NftCarried *nft_carry_take(Nft *n, const char *router, const char *rule);
 /* The recomputations the incremental calls fall back to: everything, or one router's chains. */
 int nft_full_pass(Nft *n, const Config *c, DlrError *e);
 int nft_router_pass(Nft *n, const Router *r, DlrError *e);

@@ -294,8 +294,25 @@ out:
         return r == -ENOMEM ? nft_oom(e) : r;
 }
 
+void nft_carry_begin(Nft *n, const char *router, const char *const *chains, size_t n_chains, NftCarry *carry)
+{
+        int k = nft_carry_read(n, router, chains, n_chains, carry);
+
+        if (k < 0)
+                log_warning("nftables: reading the firewall counters to carry them over: %s; they start again "
+                            "from zero", strerror(-k));
+        n->carry = carry;
+}
+
+void nft_carry_end(Nft *n, NftCarry *carry)
+{
+        n->carry = NULL;
+        nft_carry_done(carry);
+}
+
 int nft_sync(Nft *n, const Config *c, const char *host_id, DlrError *e)
 {
+        NftCarry carry = {};
         NftRouterState **states;
         int r;
 
@@ -316,9 +333,11 @@ int nft_sync(Nft *n, const Config *c, const char *host_id, DlrError *e)
                         states_free(states, i);
                         return nft_oom(e);
                 }
+        nft_carry_begin(n, NULL, NULL, 0, &carry);
         r = nft_batch_begin(n);
         if (r >= 0)
                 r = nft_compile_all(n, c, n->host_id, states);
+        nft_carry_end(n, &carry);
         if (r < 0) {
                 states_free(states, c->n_routers);
                 return r == -ENOMEM ? nft_oom(e) : dlr_error_set(e, DLR_ERROR_INTERNAL, r, "nftables: %s", strerror(-r));
@@ -376,12 +395,19 @@ static int chunk_scan_cb(const struct nlmsghdr *h, void *userdata)
         return r;
 }
 
+static int id_compare(const void *a, const void *b)
+{
+        uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+        return x < y ? -1 : x > y;
+}
+
 /* Rebuilds one router's chains (flushed and refilled, its chunks replaced, in one transaction): what
  * nft_rule_delete() and nft_default_action() fall back to, as they are not given the whole configuration. The
  * chunks the kernel holds are found by a dump, since our record of them is what cannot be trusted. */
 int nft_router_pass(Nft *n, const Router *r, DlrError *e)
 {
         ChunkScan scan = { .router = r->name };
+        NftCarry carry = {};
         NftRouterState *st = NULL, **slot;
         uint32_t next = 0;
         int k;
@@ -396,9 +422,17 @@ int nft_router_pass(Nft *n, const Router *r, DlrError *e)
                 return dlr_error_set(e, DLR_ERROR_KERNEL, k, "dlr=%s: listing its firewall chains: %s", r->name,
                                 strerror(-k));
         }
+        /* Both chains have each chunk: one id per chunk. */
+        qsort(scan.ids, scan.n, sizeof *scan.ids, id_compare);
+        size_t unique = 0;
+        for (size_t i = 0; i < scan.n; i++)
+                if (unique == 0 || scan.ids[unique - 1] != scan.ids[i])
+                        scan.ids[unique++] = scan.ids[i];
+        scan.n = unique;
         for (size_t i = 0; i < scan.n; i++)
                 next = MAX(next, scan.ids[i] + 1);
         st = nft_router_state_new(r);
+        nft_carry_begin(n, r->name, NULL, 0, &carry); /* before the batch: a dump takes a sequence number */
         k = st ? nft_batch_begin(n) : -ENOMEM;
         if (st)
                 st->next_chunk = next;
@@ -410,6 +444,7 @@ int nft_router_pass(Nft *n, const Router *r, DlrError *e)
         free(scan.ids);
         if (k >= 0)
                 k = nft_compile_router(n, r, st);
+        nft_carry_end(n, &carry);
         if (k < 0) {
                 nft_router_state_free(st);
                 return nft_oom(e);

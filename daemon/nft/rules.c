@@ -14,6 +14,7 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include "nft-internal.h"
+#include "shared/array.h"
 #include "shared/cleanup.h"
 
 /* r->rules is sorted by (priority, name). */
@@ -105,6 +106,7 @@ static int split_put(Nft *n, const Router *r, NftRouterState *st, const Rule *ru
         size_t lo = idx, hi = idx, m = 0, half;
         bool member, drop_old = false, remove_old = old && old->n > 0 && old->chunk != id;
         _cleanup_free_ Moved *moved = NULL;
+        NftCarry carry = {};
         int k;
 
         /* The chunk's rules are a contiguous run of r->rules around the new rule's place. */
@@ -120,6 +122,15 @@ static int split_put(Nft *n, const Router *r, NftRouterState *st, const Rule *ru
                         moved[m++].rule = i == idx ? rule : r->rules[i];
         half = m / 2;
 
+        /* The moved rules keep their counters; the rule being put is new (or changed) and starts from zero. */
+        char names[_NFT_CHAIN_MAX][NFT_CHAIN_MAXNAMELEN];
+        const char *chains[_NFT_CHAIN_MAX];
+        for (NftChain ch = 0; ch < _NFT_CHAIN_MAX; ch++) {
+                nft_chunk_name(r, ch, id, names[ch], sizeof names[ch]);
+                chains[ch] = names[ch];
+        }
+        nft_carry_begin(n, r->name, chains, _NFT_CHAIN_MAX, &carry);
+        (void) nft_carry_take(n, r->name, rule->name);
         k = nft_batch_begin(n);
         if (k >= 0 && remove_old)
                 k = remove_rule(n, r, st, old, &drop_old);
@@ -142,6 +153,7 @@ static int split_put(Nft *n, const Router *r, NftRouterState *st, const Rule *ru
                 if (k >= 0)
                         k = nft_compile_delchunk(n, r, ch, id);
         }
+        nft_carry_end(n, &carry);
         if (k < 0)
                 return nft_oom(e);
         k = nft_batch_commit(n, e);
@@ -364,33 +376,140 @@ static size_t slot_of(const CounterWalk *w, const char *comment)
         return SIZE_MAX; /* a rule r no longer holds */
 }
 
+/* A dumped rule of dlrd's table: its chain, its comment (NULL for the fixed head and the jumps to chunks, which
+ * have none) and what its counters say. The strings live in the returned rule, for the caller to free. */
+static struct nftnl_rule *parse_counted(const struct nlmsghdr *h, const char **ret_chain, const char **ret_comment,
+                uint64_t pb[2], int *ret_error)
+{
+        struct nftnl_rule *kr = nftnl_rule_alloc();
+        uint32_t len = 0;
+        const void *ud;
+
+        *ret_comment = NULL;
+        pb[0] = pb[1] = 0;
+        if (!kr) {
+                *ret_error = -ENOMEM;
+                return NULL;
+        }
+        if (nftnl_rule_nlmsg_parse(h, kr) < 0) {
+                nftnl_rule_free(kr);
+                *ret_error = -EBADMSG;
+                return NULL;
+        }
+        *ret_chain = nftnl_rule_get_str(kr, NFTNL_RULE_CHAIN);
+        ud = nftnl_rule_get_data(kr, NFTNL_RULE_USERDATA, &len);
+        if (*ret_chain && ud && nftnl_udata_parse(ud, len, comment_cb, (void *) ret_comment) >= 0 && *ret_comment)
+                (void) nftnl_expr_foreach(kr, counter_cb, pb);
+        return kr;
+}
+
 static int counters_cb(const struct nlmsghdr *h, void *userdata)
 {
         CounterWalk *w = userdata;
-        struct nftnl_rule *kr = nftnl_rule_alloc();
-        const char *comment = NULL, *chain;
-        uint32_t len = 0, chunk;
-        const void *ud;
+        const char *comment, *chain;
+        uint64_t pb[2];
+        uint32_t chunk;
         size_t slot;
+        int k = 0;
+        struct nftnl_rule *kr = parse_counted(h, &chain, &comment, pb, &k);
 
         if (!kr)
-                return -ENOMEM;
-        if (nftnl_rule_nlmsg_parse(h, kr) < 0) {
-                nftnl_rule_free(kr);
-                return -EBADMSG;
-        }
-        chain = nftnl_rule_get_str(kr, NFTNL_RULE_CHAIN);
-        ud = nftnl_rule_get_data(kr, NFTNL_RULE_USERDATA, &len);
-        /* Rules without a comment are the fixed head and the jumps to chunks. */
-        if (chain && nft_chain_of_router(chain, w->r->name, &chunk) && ud &&
-                        nftnl_udata_parse(ud, len, comment_cb, &comment) >= 0 && comment &&
-                        (slot = slot_of(w, comment)) != SIZE_MAX) {
-                uint64_t pb[2] = {};
-                (void) nftnl_expr_foreach(kr, counter_cb, pb);
+                return k;
+        if (comment && nft_chain_of_router(chain, w->r->name, &chunk) && (slot = slot_of(w, comment)) != SIZE_MAX) {
                 w->packets[slot] += pb[0];
                 w->bytes[slot] += pb[1];
         }
         nftnl_rule_free(kr);
+        return 0;
+}
+
+typedef struct CarryWalk {
+        const char *router;
+        NftCarry *carry;
+} CarryWalk;
+
+static int carry_cb(const struct nlmsghdr *h, void *userdata)
+{
+        CarryWalk *w = userdata;
+        const char *comment, *chain, *router;
+        uint64_t pb[2];
+        size_t len;
+        int k = 0;
+        struct nftnl_rule *kr = parse_counted(h, &chain, &comment, pb, &k);
+
+        if (!kr)
+                return k;
+        if (comment && (pb[0] > 0 || pb[1] > 0) && nft_chain_router(chain, &router, &len) &&
+                        (!w->router || (strlen(w->router) == len && strncmp(w->router, router, len) == 0))) {
+                NftCarry *c = w->carry;
+                if (ARRAY_GROW(c->v, c->cap, c->n, 64) < 0)
+                        k = -ENOMEM;
+                else {
+                        c->v[c->n] = (NftCarried) { .router = strndup(router, len), .rule = strdup(comment),
+                                .packets = pb[0], .bytes = pb[1] };
+                        if (!c->v[c->n].router || !c->v[c->n].rule) {
+                                free(c->v[c->n].router);
+                                free(c->v[c->n].rule);
+                                k = -ENOMEM;
+                        } else
+                                c->n++;
+                }
+        }
+        nftnl_rule_free(kr);
+        return k;
+}
+
+static int carried_compare(const void *a, const void *b)
+{
+        const NftCarried *x = a, *y = b;
+        int k = strcmp(x->router, y->router);
+        return k ? k : strcmp(x->rule, y->rule);
+}
+
+void nft_carry_done(NftCarry *carry)
+{
+        for (size_t i = 0; i < carry->n; i++) {
+                free(carry->v[i].router);
+                free(carry->v[i].rule);
+        }
+        free(carry->v);
+        *carry = (NftCarry) {};
+}
+
+int nft_carry_read(Nft *n, const char *router, const char *const *chains, size_t n_chains, NftCarry *carry)
+{
+        CarryWalk w = { .router = router, .carry = carry };
+        int k = -EINTR;
+        size_t out = 0;
+
+        for (int attempt = 0; attempt < 3 && k == -EINTR; attempt++) {
+                nft_carry_done(carry);
+                if (n_chains == 0)
+                        k = nft_dump(n, NFT_MSG_GETRULE, NFPROTO_BRIDGE, carry_cb, &w);
+                else {
+                        k = 0;
+                        for (size_t i = 0; k == 0 && i < n_chains; i++)
+                                k = nft_dump_chain(n, NFPROTO_BRIDGE, chains[i], carry_cb, &w);
+                }
+        }
+        if (k == -ENOENT)
+                k = 0; /* no table (or chain) yet: nothing to carry */
+        if (k < 0) {
+                nft_carry_done(carry);
+                return k;
+        }
+        /* A rule's kernel rules (both chains, both families) add up to one entry. */
+        qsort(carry->v, carry->n, sizeof *carry->v, carried_compare);
+        for (size_t i = 0; i < carry->n; i++) {
+                if (out > 0 && carried_compare(&carry->v[out - 1], &carry->v[i]) == 0) {
+                        carry->v[out - 1].packets += carry->v[i].packets;
+                        carry->v[out - 1].bytes += carry->v[i].bytes;
+                        free(carry->v[i].router);
+                        free(carry->v[i].rule);
+                } else
+                        carry->v[out++] = carry->v[i];
+        }
+        carry->n = out;
         return 0;
 }
 

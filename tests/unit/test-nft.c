@@ -227,8 +227,11 @@ static unsigned long handle_of(const char *listing, const char *comment, const c
         return 0;
 }
 
+/* Every test in a network namespace of its own (with Check's fork, the child's): links a failed test left
+ * behind cannot break the next one. */
 static void setup(void)
 {
+        ck_assert_msg(unshare(CLONE_NEWNET) == 0, "unshare: %s", strerror(errno));
         run("nft flush ruleset");
 }
 
@@ -681,6 +684,85 @@ START_TEST(test_counters)
 }
 END_TEST
 
+static size_t rule_slot(const Router *r, const char *name)
+{
+        for (size_t i = 0; i < r->n_rules; i++)
+                if (streq(r->rules[i]->name, name))
+                        return i;
+        ck_abort_msg("no rule %s", name);
+        return SIZE_MAX;
+}
+
+/* Counters of unchanged rules survive everything that recreates kernel rules: a full pass (start, Apply, a LIF
+ * change), a router pass, a split of their chunk; a changed rule starts again from zero. */
+START_TEST(test_counters_carried)
+{
+        Config *c = t_config();
+        Router *r = c->routers[0];
+        Nft *n = t_nft();
+        DlrError e = {};
+        uint64_t packets[128], bytes[128], dflt;
+
+        run("ip link add dlbr5000 type bridge && ip link add p1 type veth peer name v1 && "
+            "ip link set p1 master dlbr5000 && ip link set dlbr5000 up && ip link set p1 up && ip link set v1 up");
+        ck_assert_int_eq(config_add_port(c, "p1", "blue", "web"), 0);
+        t_put(r, t_rule("nine", 400, NULL, LIST("10.1.0.0/16"), RULE_PROTO_UDP, "9000-9999", RULE_ACTION_DROP));
+        t_sync(n, c);
+        send_udp("v1", "10.1.0.5", 53, 3);
+        send_udp("v1", "10.1.0.5", 9999, 2);
+        send_udp("v1", "10.2.0.5", 9999, 1);
+        ck_assert_int_eq(nft_counters(n, r, packets, bytes, &e), 0);
+        dflt = packets[r->n_rules];
+        ck_assert_uint_ge(dflt, 1);
+
+        t_sync(n, c);
+        ck_assert_int_eq(nft_counters(n, r, packets, bytes, &e), 0);
+        ck_assert_uint_eq(packets[rule_slot(r, "dns")], 3);
+        ck_assert_uint_eq(bytes[rule_slot(r, "dns")], 3 * 32);
+        ck_assert_uint_eq(packets[rule_slot(r, "nine")], 2);
+        ck_assert_uint_ge(packets[r->n_rules], dflt);
+
+        ck_assert_msg(nft_router_pass(n, r, &e) == 0, "%s", e.msg);
+        ck_assert_int_eq(nft_counters(n, r, packets, bytes, &e), 0);
+        ck_assert_uint_eq(packets[rule_slot(r, "dns")], 3);
+        ck_assert_uint_eq(packets[rule_slot(r, "nine")], 2);
+        ck_assert_uint_ge(packets[r->n_rules], dflt);
+
+        /* 70 rules between web-in and dns: dns's chunk splits, dns and nine move to new chunks. */
+        uint32_t chunks = (uint32_t) n->routers[0]->n_chunks;
+        for (int i = 0; i < 70; i++) {
+                char name[16];
+                snprintf(name, sizeof name, "s%03d", i);
+                Rule *x = t_put(r, t_rule(name, 250, NULL, NULL, RULE_PROTO_TCP, "1000", RULE_ACTION_ALLOW));
+                ck_assert_msg(nft_rule_put(n, c, r, x, &e) == 0, "%s", e.msg);
+        }
+        ck_assert_uint_gt(n->routers[0]->n_chunks, chunks);
+        ck_assert_int_eq(nft_counters(n, r, packets, bytes, &e), 0);
+        ck_assert_uint_eq(packets[rule_slot(r, "dns")], 3);
+        ck_assert_uint_eq(packets[rule_slot(r, "nine")], 2);
+        send_udp("v1", "10.1.0.5", 53, 1);
+        ck_assert_int_eq(nft_counters(n, r, packets, bytes, &e), 0);
+        ck_assert_uint_eq(packets[rule_slot(r, "dns")], 4);
+
+        /* A changed rule is a new rule. */
+        t_remove(r, "dns");
+        Rule *dns = t_put(r, t_rule("dns", 300, NULL, NULL, RULE_PROTO_UDP, "53,5353", RULE_ACTION_ALLOW));
+        ck_assert_msg(nft_rule_put(n, c, r, dns, &e) == 0, "%s", e.msg);
+        ck_assert_int_eq(nft_counters(n, r, packets, bytes, &e), 0);
+        ck_assert_uint_eq(packets[rule_slot(r, "dns")], 0);
+        ck_assert_uint_eq(packets[rule_slot(r, "nine")], 2);
+
+        /* And a table deleted by hand loses them: nothing is left to carry. */
+        run("nft delete table bridge dlrd");
+        t_sync(n, c);
+        ck_assert_int_eq(nft_counters(n, r, packets, bytes, &e), 0);
+        ck_assert_uint_eq(packets[rule_slot(r, "nine")], 0);
+        run("ip link del dlbr5000; ip link del p1");
+        nft_free(n);
+        t_config_free(c);
+}
+END_TEST
+
 /* Stateful filtering between two VMs routed by blue (needs bridge conntrack, so it runs only where the kernel
  * has it, e.g. in the test VM): a drop rule for vm1 -> vm2 blocks vm1's pings, while vm2's pings to vm1 and
  * their replies — which match the same rule — pass as an established flow. */
@@ -853,6 +935,7 @@ static Suite *nft_suite(void)
         tcase_add_test(tc, test_monitor);
         tcase_add_test(tc, test_fallbacks);
         tcase_add_test(tc, test_counters);
+        tcase_add_test(tc, test_counters_carried);
         tcase_add_test(tc, test_stateful_traffic);
         tcase_add_test(tc, test_designated_vlan);
         tcase_add_test(tc, test_gateway_protection);
