@@ -25,6 +25,10 @@ static int ctl_connect(Ctl *c)
                         r = sd_bus_start(bus);
         } else
                 r = sd_bus_open_system(&bus);
+        /* A caller without the right may be asked for a password by a polkit agent of its session, as
+         * systemctl does; dlrd then waits for polkit's answer longer. */
+        if (r >= 0)
+                r = sd_bus_set_allow_interactive_authorization(bus, c->ask_password);
         if (r < 0)
                 return ctl_log_errno(r, "cannot connect to the bus %s: %s",
                         c->address ? c->address : "(system)", strerror(-r));

@@ -40,6 +40,7 @@ struct Ctl {
         const char *address; /* --bus; NULL: the system bus */
         bool json;
         bool legend;
+        bool ask_password; /* let polkit ask the user for authentication (--no-ask-password: no) */
         const char *mtu; /* --mtu, only for "lif create" */
         const Verb *verb;
         sd_bus *bus; /* connected on first use, after the arguments were checked */

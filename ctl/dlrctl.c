@@ -100,12 +100,13 @@ static void help(void)
         printf("dlrctl [OPTIONS] COMMAND ...\n\n"
                "Configure dlrd, the distributed logical router daemon, over D-Bus.\n\n"
                "Options:\n"
-               "  --bus ADDRESS   talk to dlrd on this D-Bus address instead of the system bus\n"
-               "  --json          print lists and status as JSON\n"
-               "  --no-legend     print tables without their header line\n"
-               "  --mtu N         (lif create) the LIF's MTU; default: derived by dlrd\n"
-               "  -h --help       show this help\n"
-               "  --version       show the version\n\n"
+               "  --bus ADDRESS        talk to dlrd on this D-Bus address instead of the system bus\n"
+               "  --json               print lists and status as JSON\n"
+               "  --no-legend          print tables without their header line\n"
+               "  --no-ask-password    do not let a polkit agent ask for authentication\n"
+               "  --mtu N              (lif create) the LIF's MTU; default: derived by dlrd\n"
+               "  -h --help            show this help\n"
+               "  --version            show the version\n\n"
                "Commands:\n");
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
                 const Verb *v = &verbs[i];
@@ -125,7 +126,7 @@ static void help(void)
 
 static int short_usage(void)
 {
-        fprintf(stderr, "usage: dlrctl [--bus ADDRESS] [--json] [--no-legend] COMMAND ...\n"
+        fprintf(stderr, "usage: dlrctl [--bus ADDRESS] [--json] [--no-legend] [--no-ask-password] COMMAND ...\n"
                         "Try 'dlrctl --help' for the commands.\n");
         return EXIT_USAGE;
 }
@@ -170,11 +171,12 @@ static const Verb *find_verb(char **args, unsigned n, unsigned *ret_words)
 
 static int parse_options(int argc, char *argv[], Ctl *c)
 {
-        enum { ARG_BUS = 0x100, ARG_JSON, ARG_NO_LEGEND, ARG_MTU, ARG_VERSION };
+        enum { ARG_BUS = 0x100, ARG_JSON, ARG_NO_LEGEND, ARG_NO_ASK_PASSWORD, ARG_MTU, ARG_VERSION };
         static const struct option options[] = {
                 { "bus", required_argument, NULL, ARG_BUS },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
+                { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
                 { "mtu", required_argument, NULL, ARG_MTU },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -188,6 +190,7 @@ static int parse_options(int argc, char *argv[], Ctl *c)
                 case ARG_BUS: c->address = optarg; break;
                 case ARG_JSON: c->json = true; break;
                 case ARG_NO_LEGEND: c->legend = false; break;
+                case ARG_NO_ASK_PASSWORD: c->ask_password = false; break;
                 case ARG_MTU: c->mtu = optarg; break;
                 case 'h': help(); return 0;
                 case ARG_VERSION: puts(PACKAGE_VERSION); return 0;
@@ -207,7 +210,7 @@ static int parse_options(int argc, char *argv[], Ctl *c)
 
 int main(int argc, char *argv[])
 {
-        Ctl c = { .legend = true };
+        Ctl c = { .legend = true, .ask_password = true };
         const Verb *v;
         unsigned n, words;
         char **args;
