@@ -919,6 +919,68 @@ START_TEST(test_gateway_protection)
 }
 END_TEST
 
+/* IPv6 neighbour discovery frames (NS, NA) naming addr as their source or target, on a packet socket. */
+static int count_nd(int fd, const char *addr)
+{
+        uint8_t buf[2048];
+        struct in6_addr a;
+        ssize_t len;
+        int n = 0;
+
+        inet_pton(AF_INET6, addr, &a);
+        while ((len = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+                /* Ethernet, IPv6 (next header ICMPv6: ND carries no extension header), ICMPv6 type, target. */
+                if (len < 14 + 40 + 24 || buf[12] != 0x86 || buf[13] != 0xdd || buf[14 + 6] != IPPROTO_ICMPV6)
+                        continue;
+                if (buf[14 + 40] != 135 && buf[14 + 40] != 136)
+                        continue;
+                if (memcmp(buf + 14 + 8, &a, 16) == 0 || memcmp(buf + 14 + 40 + 8, &a, 16) == 0)
+                        n++;
+        }
+        return n;
+}
+
+/* The same for IPv6: no neighbour solicitation from the gateway address leaves towards the underlay port,
+ * while without dlrd's tables it does. */
+START_TEST(test_gateway_protection_nd)
+{
+        Config *c = t_config();
+        const Lif *web = c->routers[0]->lifs[0];
+        Nft *n = t_nft();
+        char mac[18];
+        int fd, nd;
+
+        mac_format(web->mac, mac);
+        free(sh("sysctl -q -w net.ipv6.conf.default.disable_ipv6=1 && ip link add dlbr5000 type bridge && "
+                "ip link set dlbr5000 address %s && sysctl -q -w net.ipv6.conf.dlbr5000.disable_ipv6=0 && "
+                "ip addr add 2001:db8::1/64 dev dlbr5000 nodad && "
+                "ip link add dlvx5000 type veth peer name uplink0 && ip link set dlvx5000 master dlbr5000 && "
+                "for l in dlbr5000 dlvx5000 uplink0; do ip link set $l up; done",
+                mac));
+        t_sync(n, c);
+        fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK, htons(ETH_P_ALL));
+        ck_assert_int_ge(fd, 0);
+        struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+                .sll_ifindex = (int) if_nametoindex("uplink0") };
+        ck_assert_int_eq(bind(fd, (struct sockaddr *) &sll, sizeof sll), 0);
+
+        /* An unresolved neighbour: the bridge solicits it from the gateway address. */
+        (void) system("ping -6 -c 2 -i 0.5 -W 1 2001:db8::97 >/dev/null 2>&1");
+        nd = count_nd(fd, "2001:db8::1");
+        ck_assert_int_eq(nd, 0);
+
+        /* Without our tables the solicitations leave (so the test sees what it checks). */
+        run("nft delete table bridge dlrd");
+        (void) system("ip -6 neigh flush dev dlbr5000; ping -6 -c 2 -i 0.5 -W 1 2001:db8::96 >/dev/null 2>&1");
+        nd = count_nd(fd, "2001:db8::1");
+        ck_assert_int_ge(nd, 1);
+        close(fd);
+        run("ip link del dlbr5000; ip link del dlvx5000");
+        nft_free(n);
+        t_config_free(c);
+}
+END_TEST
+
 static Suite *nft_suite(void)
 {
         Suite *s = suite_create("nft");
@@ -939,6 +1001,7 @@ static Suite *nft_suite(void)
         tcase_add_test(tc, test_stateful_traffic);
         tcase_add_test(tc, test_designated_vlan);
         tcase_add_test(tc, test_gateway_protection);
+        tcase_add_test(tc, test_gateway_protection_nd);
         suite_add_tcase(s, tc);
         tc = tcase_create("pure");
         tcase_add_test(tc, test_designated_and_zones);
@@ -950,6 +1013,7 @@ int main(void)
 {
         Nft *n = NULL;
         DlrError e = {};
+        unsigned features = 0;
         Config *c;
         int k;
 
@@ -961,6 +1025,8 @@ int main(void)
         k = c ? nft_new(&n) : -ENOMEM;
         if (k >= 0)
                 k = nft_sync(n, c, "probe", &e);
+        if (k >= 0)
+                features = nft_features(n);
         nft_free(n);
         config_free(c);
         if (k == -EPROTONOSUPPORT || k == -EAFNOSUPPORT || k == -EOPNOTSUPP || k == -ENOENT) {
@@ -969,6 +1035,12 @@ int main(void)
         }
         if (k < 0) {
                 printf("test-nft: FAIL: nft_sync of an empty configuration: %s\n", e.msg);
+                return 1;
+        }
+        /* Where every feature is expected (the test VM's kernel), no case may fall back or skip. */
+        if (getenv("DLRD_TEST_NFT_ALL_FEATURES") && features != NFT_FEATURES_ALL) {
+                printf("test-nft: FAIL: this kernel lacks nftables features dlrd uses (have 0x%x of 0x%x)\n",
+                                features, NFT_FEATURES_ALL);
                 return 1;
         }
         if (system("nft list ruleset >/dev/null") != 0) {
