@@ -649,6 +649,23 @@ static void send_udp(const char *ifname, const char *dst, uint16_t port, int cou
         close(fd);
 }
 
+/* A LIF bridge with one VM port (nothing else is needed for frames to cross bridge prerouting), rule "nine"
+ * added to blue, a sync, then 3 frames for rule dns, 2 for nine and 1 for the default action. Ports coming up
+ * send IGMP/MLD reports of their own, which the default action counts too: the test's own frames are
+ * counted by rules of their own. */
+static void counted_traffic(Config *c, Nft *n)
+{
+        run("ip link add dlbr5000 type bridge && ip link add p1 type veth peer name v1 && "
+            "ip link set p1 master dlbr5000 && ip link set dlbr5000 up && ip link set p1 up && ip link set v1 up");
+        ck_assert_int_eq(config_add_port(c, "p1", "blue", "web"), 0);
+        t_put(c->routers[0], t_rule("nine", 400, NULL, LIST("10.1.0.0/16"), RULE_PROTO_UDP, "9000-9999",
+                                     RULE_ACTION_DROP));
+        t_sync(n, c);
+        send_udp("v1", "10.1.0.5", 53, 3);
+        send_udp("v1", "10.1.0.5", 9999, 2);
+        send_udp("v1", "10.2.0.5", 9999, 1);
+}
+
 START_TEST(test_counters)
 {
         Config *c = t_config();
@@ -657,18 +674,7 @@ START_TEST(test_counters)
         DlrError e = {};
         uint64_t packets[8], bytes[8];
 
-        /* A LIF bridge with one VM port; nothing else is needed for frames to cross bridge prerouting. */
-        /* A LIF bridge with one VM port; nothing else is needed for frames to cross bridge prerouting. Ports
-         * coming up send IGMP/MLD reports of their own, which the default action counts: the frames of the
-         * test are counted by rules of their own. */
-        run("ip link add dlbr5000 type bridge && ip link add p1 type veth peer name v1 && "
-            "ip link set p1 master dlbr5000 && ip link set dlbr5000 up && ip link set p1 up && ip link set v1 up");
-        ck_assert_int_eq(config_add_port(c, "p1", "blue", "web"), 0);
-        t_put(r, t_rule("nine", 400, NULL, LIST("10.1.0.0/16"), RULE_PROTO_UDP, "9000-9999", RULE_ACTION_DROP));
-        t_sync(n, c);
-        send_udp("v1", "10.1.0.5", 53, 3);
-        send_udp("v1", "10.1.0.5", 9999, 2);
-        send_udp("v1", "10.2.0.5", 9999, 1); /* no rule: the default */
+        counted_traffic(c, n);
         ck_assert_int_eq(nft_counters(n, r, packets, bytes, &e), 0);
         /* r->rules: ssh-in, web-in, dns, nine; then the default. */
         ck_assert_uint_eq(packets[0], 0);
@@ -703,14 +709,7 @@ START_TEST(test_counters_carried)
         DlrError e = {};
         uint64_t packets[128], bytes[128], dflt;
 
-        run("ip link add dlbr5000 type bridge && ip link add p1 type veth peer name v1 && "
-            "ip link set p1 master dlbr5000 && ip link set dlbr5000 up && ip link set p1 up && ip link set v1 up");
-        ck_assert_int_eq(config_add_port(c, "p1", "blue", "web"), 0);
-        t_put(r, t_rule("nine", 400, NULL, LIST("10.1.0.0/16"), RULE_PROTO_UDP, "9000-9999", RULE_ACTION_DROP));
-        t_sync(n, c);
-        send_udp("v1", "10.1.0.5", 53, 3);
-        send_udp("v1", "10.1.0.5", 9999, 2);
-        send_udp("v1", "10.2.0.5", 9999, 1);
+        counted_traffic(c, n);
         ck_assert_int_eq(nft_counters(n, r, packets, bytes, &e), 0);
         dflt = packets[r->n_rules];
         ck_assert_uint_ge(dflt, 1);
@@ -848,6 +847,33 @@ END_TEST
 
 /* Reads what arrived on a packet socket: ARP frames naming addr as sender, and the source MAC of IPv4 frames
  * sent to dst_mac. */
+/* LIF web's bridge with its gateway MAC and a veth standing in for its VXLAN port (dlvx5000, its peer uplink0
+ * the underlay); IPv6 off on every link but as `before` (run before the links come up) turns it on; `after`
+ * runs once they are up. */
+static void gateway_links(const Lif *web, const char *before, const char *after)
+{
+        char mac[18];
+
+        mac_format(web->mac, mac);
+        free(sh("sysctl -q -w net.ipv6.conf.default.disable_ipv6=1 && ip link add dlbr5000 type bridge && "
+                "ip link set dlbr5000 address %s && ip link add dlvx5000 type veth peer name uplink0 && "
+                "ip link set dlvx5000 master dlbr5000 && %s && "
+                "for l in dlbr5000 dlvx5000 uplink0; do ip link set $l up; done && %s",
+                mac, before, after));
+}
+
+/* A packet socket that sees every frame leaving towards the underlay: on uplink0, the peer of the veth that
+ * stands in for the LIF's VXLAN port. */
+static int uplink_socket(void)
+{
+        int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK, htons(ETH_P_ALL));
+        ck_assert_int_ge(fd, 0);
+        struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+                .sll_ifindex = (int) if_nametoindex("uplink0") };
+        ck_assert_int_eq(bind(fd, (struct sockaddr *) &sll, sizeof sll), 0);
+        return fd;
+}
+
 static void capture(int fd, const char *addr, const uint8_t dst_mac[6], int *ret_arp, uint8_t ret_src[6],
                 int *ret_ip)
 {
@@ -876,24 +902,14 @@ START_TEST(test_gateway_protection)
         Config *c = t_config();
         const Lif *web = c->routers[0]->lifs[0];
         Nft *n = t_nft();
-        char mac[18];
         const uint8_t far[6] = { 0x02, 0, 0, 0, 0, 0x98 };
         uint8_t src[6] = {};
         int arp, ip, fd;
 
-        mac_format(web->mac, mac);
-        free(sh("sysctl -q -w net.ipv6.conf.default.disable_ipv6=1 && ip link add dlbr5000 type bridge && "
-                "ip link set dlbr5000 address %s && ip addr add 10.0.0.1/24 dev dlbr5000 && "
-                "ip link add dlvx5000 type veth peer name uplink0 && ip link set dlvx5000 master dlbr5000 && "
-                "for l in dlbr5000 dlvx5000 uplink0; do ip link set $l up; done && "
-                "ip neigh add 10.0.0.98 lladdr 02:00:00:00:00:98 dev dlbr5000",
-                mac));
+        gateway_links(web, "ip addr add 10.0.0.1/24 dev dlbr5000",
+                        "ip neigh add 10.0.0.98 lladdr 02:00:00:00:00:98 dev dlbr5000");
         t_sync(n, c);
-        fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK, htons(ETH_P_ALL));
-        ck_assert_int_ge(fd, 0);
-        struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
-                .sll_ifindex = (int) if_nametoindex("uplink0") };
-        ck_assert_int_eq(bind(fd, (struct sockaddr *) &sll, sizeof sll), 0);
+        fd = uplink_socket();
 
         /* An unresolved neighbour: the bridge ARPs with the gateway address as sender. A resolved one: the echo
          * request is routed out of the bridge with the gateway MAC as source. */
@@ -947,22 +963,12 @@ START_TEST(test_gateway_protection_nd)
         Config *c = t_config();
         const Lif *web = c->routers[0]->lifs[0];
         Nft *n = t_nft();
-        char mac[18];
         int fd, nd;
 
-        mac_format(web->mac, mac);
-        free(sh("sysctl -q -w net.ipv6.conf.default.disable_ipv6=1 && ip link add dlbr5000 type bridge && "
-                "ip link set dlbr5000 address %s && sysctl -q -w net.ipv6.conf.dlbr5000.disable_ipv6=0 && "
-                "ip addr add 2001:db8::1/64 dev dlbr5000 nodad && "
-                "ip link add dlvx5000 type veth peer name uplink0 && ip link set dlvx5000 master dlbr5000 && "
-                "for l in dlbr5000 dlvx5000 uplink0; do ip link set $l up; done",
-                mac));
+        gateway_links(web, "sysctl -q -w net.ipv6.conf.dlbr5000.disable_ipv6=0 && "
+                           "ip addr add 2001:db8::1/64 dev dlbr5000 nodad", "true");
         t_sync(n, c);
-        fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK, htons(ETH_P_ALL));
-        ck_assert_int_ge(fd, 0);
-        struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
-                .sll_ifindex = (int) if_nametoindex("uplink0") };
-        ck_assert_int_eq(bind(fd, (struct sockaddr *) &sll, sizeof sll), 0);
+        fd = uplink_socket();
 
         /* An unresolved neighbour: the bridge solicits it from the gateway address. */
         (void) system("ping -6 -c 2 -i 0.5 -W 1 2001:db8::97 >/dev/null 2>&1");
