@@ -1,4 +1,4 @@
-/* Growing arrays: room for one more element, the capacity doubling from a first size. */
+/* Growing arrays: room for element n, the capacity doubling from a first size (at least). */
 #pragma once
 
 #include <errno.h>
@@ -12,8 +12,13 @@ static inline int array_grow_impl(void **v, size_t *cap, size_t n, size_t size, 
 
         if (n < *cap)
                 return 0;
-        c = *cap ? *cap * 2 : first;
-        if (c <= n || c > SIZE_MAX / size)
+        c = *cap > first ? *cap : first;
+        while (c <= n) {
+                if (c > SIZE_MAX / 2)
+                        return -ENOMEM;
+                c *= 2;
+        }
+        if (c > SIZE_MAX / size)
                 return -ENOMEM;
         p = realloc(*v, c * size);
         if (!p)

@@ -162,7 +162,7 @@ typedef struct Router {
         Endpoint **endpoints;
         size_t n_endpoints;
         Rule **rules; /* sorted by (priority, name); changed through router_put_rule/router_detach_rule only */
-        size_t n_rules;
+        size_t n_rules, cap_rules;
         RuleIndex rule_index; /* the same rules by name */
         RuleAction default_action; /* initially allow */
         Stamp default_stamp;       /* {0, 0} while never set */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "shared/array.h"
 #include "shared/cleanup.h"
 #include "shared/strtable.h"
 
@@ -482,10 +483,9 @@ static int put_rule(Router *r, Rule *rule, Rule **ret_old, bool limit)
                 return -ENOSPC;
         if (index_reserve(&r->rule_index, r->n_rules + 1) < 0)
                 return -ENOMEM;
-        Rule **n = realloc(r->rules, (r->n_rules + 1) * sizeof(Rule *));
-        if (!n)
+        /* Grown by doubling: a peer's state of tens of thousands of rules arrives one rule at a time. */
+        if (ARRAY_GROW(r->rules, r->cap_rules, r->n_rules, 16) < 0)
                 return -ENOMEM;
-        r->rules = n;
         array_insert(r, rule);
         r->rule_index.slots[index_slot(&r->rule_index, rule->name)] = rule;
         if (ret_old)
