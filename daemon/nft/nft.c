@@ -423,7 +423,8 @@ int nft_router_pass(Nft *n, const Router *r, DlrError *e)
                                 strerror(-k));
         }
         /* Both chains have each chunk: one id per chunk. */
-        qsort(scan.ids, scan.n, sizeof *scan.ids, id_compare);
+        if (scan.n > 1)
+                qsort(scan.ids, scan.n, sizeof *scan.ids, id_compare);
         size_t unique = 0;
         for (size_t i = 0; i < scan.n; i++)
                 if (unique == 0 || scan.ids[unique - 1] != scan.ids[i])

@@ -499,7 +499,8 @@ int nft_carry_read(Nft *n, const char *router, const char *const *chains, size_t
                 return k;
         }
         /* A rule's kernel rules (both chains, both families) add up to one entry. */
-        qsort(carry->v, carry->n, sizeof *carry->v, carried_compare);
+        if (carry->n > 1)
+                qsort(carry->v, carry->n, sizeof *carry->v, carried_compare);
         for (size_t i = 0; i < carry->n; i++) {
                 if (out > 0 && carried_compare(&carry->v[out - 1], &carry->v[i]) == 0) {
                         carry->v[out - 1].packets += carry->v[i].packets;
