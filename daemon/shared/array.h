@@ -29,4 +29,5 @@ static inline int array_grow_impl(void **v, size_t *cap, size_t n, size_t size, 
 }
 
 /* Makes room for element n of array (capacity cap, both lvalues): 0, or -ENOMEM with both unchanged. */
-#define ARRAY_GROW(array, cap, n, first) array_grow_impl((void **) &(array), &(cap), (n), sizeof *(array), (first))
+#define ARRAY_GROW(array, cap, n, first)                                                                      \
+        array_grow_impl((void **) &(array), &(cap), (n), sizeof(__typeof__(*(array))), (first))
