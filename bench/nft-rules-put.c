@@ -4,7 +4,8 @@
  *   bench/nft-rules-put [--rules N] [--rounds R] [--list]
  *
  * Prints one line per router, "<rules> <median µs> <min µs> <max µs>", then "sync <ms>": the nft_sync() that
- * installed both routers first. With --list it syncs a small
+ * installed both routers first; then, for R * 10 puts in a row into one place of each router (its chunk
+ * splitting now and then), "grow <rules before> <puts> <mean µs> <max µs>". With --list it syncs a small
  * configuration and runs `nft list ruleset` instead. */
 #include <errno.h>
 #include <getopt.h>
@@ -114,6 +115,43 @@ static int time_puts(Nft *n, Config *c, Router *r, int rounds, double *ret)
         return 0;
 }
 
+/* Puts count rules one after another into the same place of r (each right after the previous one: same
+ * priority, names ascending), so that the chunk there fills up and splits every NFT_CHUNK_MAX / 2 or so puts;
+ * returns the mean and the longest put. */
+static int time_grow(Nft *n, Config *c, Router *r, int count, double *ret_mean, double *ret_max)
+{
+        size_t at = r->n_rules / 2 + (r->n_rules > 0);
+        uint32_t priority = (uint32_t) (r->n_rules / 2 * 10 + 5);
+        Rule **v = realloc(r->rules, (r->n_rules + (size_t) count + 2) * sizeof *v);
+        double sum = 0, max = 0;
+        DlrError e = {};
+
+        if (!v)
+                return -1;
+        r->rules = v;
+        for (int i = 0; i < count; i++) {
+                char name[32];
+                snprintf(name, sizeof name, "grow%05d", i);
+                Rule *x = rule_make(name, priority, "192.0.2.0/24", 443);
+                size_t pos = at + (size_t) i;
+                memmove(&r->rules[pos + 1], &r->rules[pos], (r->n_rules - pos) * sizeof *r->rules);
+                r->rules[pos] = x;
+                r->n_rules++;
+                double t0 = now_us();
+                if (nft_rule_put(n, c, r, x, &e) < 0) {
+                        fprintf(stderr, "nft_rule_put: %s\n", e.msg);
+                        return -1;
+                }
+                double t = now_us() - t0;
+                sum += t;
+                if (t > max)
+                        max = t;
+        }
+        *ret_mean = sum / count;
+        *ret_max = max;
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
@@ -174,6 +212,16 @@ int main(int argc, char **argv)
                         printf("%zu %.1f %.1f %.1f\n", empty->n_rules, a[rounds / 2], a[0], a[rounds - 1]);
                         printf("%zu %.1f %.1f %.1f\n", full->n_rules, b[rounds / 2], b[0], b[rounds - 1]);
                         printf("sync %.1f\n", t_sync / 1e3);
+                        /* Then rounds * 10 puts in a row into each, splits included. */
+                        double mean_a, max_a, mean_b, max_b;
+                        size_t n_a = empty->n_rules, n_b = full->n_rules;
+                        if (time_grow(n, c, empty, (int) rounds * 10, &mean_a, &max_a) < 0 ||
+                                        time_grow(n, c, full, (int) rounds * 10, &mean_b, &max_b) < 0)
+                                rc = 1;
+                        else {
+                                printf("grow %zu %ld %.1f %.1f\n", n_a, rounds * 10, mean_a, max_a);
+                                printf("grow %zu %ld %.1f %.1f\n", n_b, rounds * 10, mean_b, max_b);
+                        }
                 }
                 free(a);
                 free(b);
