@@ -429,8 +429,11 @@ static int kill_lif(Config *c, Router *r, const char *name, Stamp at, uint64_t n
                                 }
                 }
         }
+        /* Each route's tombstone carries the route's own stamp, not the LIF's: a newer value of that route
+         * that no longer goes through this LIF must win on every host, whether it arrived before the LIF
+         * went or after. */
         for (size_t i = 0; i < n_dead; i++) {
-                k = kill_route(c, r, &dead[i], at, now, res);
+                k = kill_route(c, r, &dead[i], (Stamp) {}, now, res);
                 if (k < 0)
                         return k;
         }
@@ -633,10 +636,9 @@ static int merge_route(Config *c, const Config *in, Router *r, const Router *ir,
                 const Lif *il = router_find_lif_by_id(ir, h[i].lif);
                 const Lif *l = il ? router_find_lif(r, il->name) : NULL;
                 if (!l) {
-                        const Tombstone *t = il ? config_find_tomb(c, TOMB_LIF, r->name, il->name) : NULL;
+                        /* Stamped as the route, as kill_lif() does for the routes it takes along. */
                         route_done(&copy);
-                        return kill_route(c, r, &rt->prefix, t && stamp_compare(c, t->stamp, s) > 0 ? t->stamp : s,
-                                now, res);
+                        return kill_route(c, r, &rt->prefix, s, now, res);
                 }
                 h[i].lif = l->id;
         }

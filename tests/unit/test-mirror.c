@@ -113,13 +113,41 @@ START_TEST(test_tombstones)
         merge(c, doc(BLUE("[1,\"A\"]", WEB("5000", "[2,\"A\"]"), ROUTE("10.9.0.0/16", "[9,\"C\"]")), NULL, NULL));
         ck_assert_ptr_nonnull(route_table_get(&r->routes, &p));
 
-        /* Deleting a LIF takes the routes through it, leaving their tombstones. */
+        /* Deleting a LIF takes the routes through it, leaving their tombstones, stamped as the routes were. */
         merge(c, doc("", "{\"kind\":\"lif\",\"router\":\"blue\",\"key\":\"web\",\"stamp\":[10,\"B\"]}", NULL));
         ck_assert_ptr_null(router_find_lif(r, "web"));
         ck_assert_uint_eq(r->routes.n, 0);
         const Tombstone *t = config_find_tomb(c, TOMB_ROUTE, "blue", "10.9.0.0/16");
         ck_assert_ptr_nonnull(t);
-        ck_assert_uint_eq(t->stamp.lamport, 10);
+        ck_assert_uint_eq(t->stamp.lamport, 9);
+}
+END_TEST
+
+/* A route rewritten not to go through a LIF (a blackhole, stamped 4) while another host deletes that LIF
+ * (stamped 5): every host keeps the new route, whichever it heard of first. (Found by fuzz-mirror: the
+ * route's tombstone used to carry the LIF's stamp where the LIF went first, and beat the new route.) */
+START_TEST(test_route_leaving_a_dead_lif)
+{
+        const char *old = BLUE("[1,\"A\"]", WEB("5000", "[2,\"A\"]"), ROUTE("10.9.0.0/16", "[3,\"A\"]"));
+        const char *rewritten = BLUE("[1,\"A\"]", WEB("5000", "[2,\"A\"]"),
+                "{\"prefix\":\"10.9.0.0/16\",\"nexthops\":[],\"stamp\":[4,\"C\"]}");
+        const char *lif_gone = "{\"kind\":\"lif\",\"router\":\"blue\",\"key\":\"web\",\"stamp\":[5,\"B\"]}";
+        IpPrefix p = unit_prefix("10.9.0.0/16");
+        _cleanup_(config_freep) Config *x = config_new(), *y = config_new();
+
+        merge(x, doc(old, NULL, NULL));
+        merge(x, doc(rewritten, NULL, NULL));
+        merge(x, doc("", lif_gone, NULL));
+        merge(y, doc(old, NULL, NULL));
+        merge(y, doc("", lif_gone, NULL));
+        merge(y, doc(rewritten, NULL, NULL));
+        ck_assert_ptr_nonnull(route_table_get(&config_find_router(x, "blue")->routes, &p));
+        ck_assert_ptr_nonnull(route_table_get(&config_find_router(y, "blue")->routes, &p));
+        /* The same configuration (Digest; y also keeps the older route tombstone, which Digest leaves out). */
+        char dx[65], dy[65];
+        ck_assert_int_eq(config_digest(x, dx), 0);
+        ck_assert_int_eq(config_digest(y, dy), 0);
+        ck_assert_str_eq(dx, dy);
 }
 END_TEST
 
@@ -818,6 +846,7 @@ static Suite *mirror_suite(void)
         tcase_add_test(tc, test_stamp_order);
         tcase_add_test(tc, test_newer_wins_and_idempotent);
         tcase_add_test(tc, test_tombstones);
+        tcase_add_test(tc, test_route_leaving_a_dead_lif);
         tcase_add_test(tc, test_router_incarnations);
         tcase_add_test(tc, test_conflicts_settle_alike);
         tcase_add_test(tc, test_route_through_dead_lif);
