@@ -23,7 +23,10 @@ static void help(void)
                "  --bus ADDRESS        D-Bus address to serve on (default: the system bus)\n"
                "  --peer-socket PATH   peer socket (default: /run/dlrd/peer.sock)\n"
                "  --peer-address ADDR  D-Bus address peers use to reach this host's peer socket\n"
-               "                       (default: unix:path=PEER-SOCKET; e.g. unixexec:path=ssh,... across machines)\n"
+               "                       (default: unix:path=PEER-SOCKET; ssh:[USER@]HOST[:PORT] across machines)\n"
+               "  --peer-ssh-config FILE\n"
+               "                       ssh configuration for ssh: peers (default: /etc/dlrd/ssh_config if it\n"
+               "                       exists, else none)\n"
                "  --peer-allow-uid UID also accept peer connections from this uid (root and dlrd's own always)\n"
                "  --peer-rate N        calls per second one peer connection may make, bursts of 2N (default 2000)\n"
                "  --state-dir DIR      saved configuration (default: /var/lib/dlrd)\n"
@@ -44,7 +47,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 int main(int argc, char *argv[])
 {
         enum { ARG_HOST_ID = 0x100, ARG_VTEP, ARG_BUS, ARG_PEER_SOCKET, ARG_STATE_DIR, ARG_UPLINK, ARG_PEER_ADDRESS,
-                ARG_PEER_ALLOW_UID, ARG_PEER_RATE,
+                ARG_PEER_ALLOW_UID, ARG_PEER_RATE, ARG_PEER_SSH_CONFIG,
                 ARG_DEBUG, ARG_VERSION };
         static const struct option options[] = {
                 { "host-id", required_argument, NULL, ARG_HOST_ID },
@@ -56,6 +59,7 @@ int main(int argc, char *argv[])
                 { "peer-address", required_argument, NULL, ARG_PEER_ADDRESS },
                 { "peer-allow-uid", required_argument, NULL, ARG_PEER_ALLOW_UID },
                 { "peer-rate", required_argument, NULL, ARG_PEER_RATE },
+                { "peer-ssh-config", required_argument, NULL, ARG_PEER_SSH_CONFIG },
                 { "debug", no_argument, NULL, ARG_DEBUG },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -78,6 +82,7 @@ int main(int argc, char *argv[])
                 case ARG_STATE_DIR: o.state_dir = optarg; break;
                 case ARG_UPLINK: o.uplink = optarg; break;
                 case ARG_PEER_ADDRESS: o.peer_address = optarg; break;
+                case ARG_PEER_SSH_CONFIG: o.peer_ssh_config = optarg; break;
                 case ARG_PEER_RATE: {
                         char *end;
                         unsigned long v;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
@@ -25,6 +26,7 @@
 #include "shared/cleanup.h"
 #include "shared/log.h"
 #include "state/json.h"
+#include "state/peer-address.h"
 
 static uint64_t now_usec(void)
 {
@@ -66,6 +68,14 @@ int manager_new(const ManagerOptions *o, Manager **ret)
                 if (member_check(o->host_id, o->vtep, o->peer_address, NULL, &why) < 0)
                         return log_error_errno(-EINVAL, "--peer-address: %s", why);
         }
+        if (o->peer_ssh_config) {
+                const char *why;
+                if (peer_ssh_config_check(o->peer_ssh_config, &why) < 0)
+                        return log_error_errno(-EINVAL, "--peer-ssh-config: %s", why);
+                if (!streq(o->peer_ssh_config, "none") && access(o->peer_ssh_config, R_OK) < 0)
+                        return log_error_errno(
+                                -errno, "--peer-ssh-config: cannot read %s: %m", o->peer_ssh_config);
+        }
 
         m = calloc(1, sizeof *m);
         if (!m)
@@ -78,6 +88,11 @@ int manager_new(const ManagerOptions *o, Manager **ret)
         m->uplink = strdup_or_null(o->uplink, &oom);
         m->peer_address_given = o->peer_address != NULL;
         m->peer_rate = o->peer_rate;
+        if (o->peer_ssh_config)
+                m->peer_ssh_config =
+                        streq(o->peer_ssh_config, "none") ? NULL : strdup_or_null(o->peer_ssh_config, &oom);
+        else if (access(DLRD_PEER_SSH_CONFIG, F_OK) == 0)
+                m->peer_ssh_config = strdup_or_null(DLRD_PEER_SSH_CONFIG, &oom);
         if (o->peer_address)
                 m->peer_address = strdup_or_null(o->peer_address, &oom);
         else if (m->peer_socket && asprintf(&m->peer_address, "unix:path=%s", m->peer_socket) < 0)
@@ -182,6 +197,7 @@ Manager *manager_free(Manager *m)
         free(m->state_dir);
         free(m->uplink);
         free(m->peer_address);
+        free(m->peer_ssh_config);
         free(m->peer_allow);
         free(m);
         return NULL;

@@ -25,6 +25,7 @@ typedef struct ManagerOptions {
         const uid_t *peer_allow;  /* uids besides root and our own that may connect to the peer socket */
         size_t n_peer_allow;
         unsigned peer_rate;       /* calls per second a peer connection may make; 0 = default */
+        const char *peer_ssh_config; /* ssh -F for ssh: peers; NULL = /etc/dlrd/ssh_config if it exists */
 } ManagerOptions;
 
 typedef struct Peers Peers;
@@ -43,6 +44,7 @@ typedef struct Manager {
         char *uplink;
         char *peer_address;
         bool peer_address_given;
+        char *peer_ssh_config; /* ssh -F for ssh: peers; NULL = none */
         unsigned peer_rate;
         uid_t *peer_allow;
         size_t n_peer_allow;

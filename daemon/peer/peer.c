@@ -19,6 +19,7 @@
 #include "shared/log.h"
 #include "shared/time.h"
 #include "state/json.h"
+#include "state/peer-address.h"
 
 #define USEC_PER_SEC 1000000ULL
 #define PEER_PATH "/org/dlrd1"
@@ -256,12 +257,16 @@ static int conn_connect(PeerConn *c)
 {
         Manager *m = c->peers->m;
         _cleanup_(sd_bus_unrefp) sd_bus *b = NULL;
+        _cleanup_free_ char *bus_address = NULL;
         int r;
 
         conn_close_bus(c);
         r = sd_bus_new(&b);
+        /* The member's address is data; what connects (for ssh: a fixed ssh command line) is built here. */
         if (r >= 0)
-                r = sd_bus_set_address(b, c->address);
+                r = peer_address_bus_for(c->address, m->peer_ssh_config, &bus_address);
+        if (r >= 0)
+                r = sd_bus_set_address(b, bus_address);
         if (r >= 0)
                 r = sd_bus_set_description(b, c->host);
         if (r >= 0)

@@ -172,12 +172,11 @@ typedef struct Router {
 typedef struct Member {
         char *host;
         IpPrefix vtep;  /* its VXLAN tunnel endpoint (plen 32 or 128) */
-        char *address;  /* D-Bus address of its peer socket */
+        char *address;  /* how its peer socket is reached: a peer address (state/peer-address.h) */
         Stamp stamp;
 } Member;
 
 #define DLR_MEMBERS_MAX 1024u
-#define DLR_PEER_ADDRESS_MAX 1024u
 
 typedef enum TombKind {
         TOMB_ROUTER,
@@ -333,8 +332,9 @@ Member *config_find_member(const Config *c, const char *host);
 Member *config_find_member_by_vtep(const Config *c, const IpPrefix *vtep);
 int config_add_member(Config *c, Member *m);
 Member *config_detach_member(Config *c, const char *host);
-/* Checks AddPeer's arguments: host id, a unicast VTEP address and a unix: or unixexec: D-Bus address (never
- * TCP: dlrd does not open network sockets). -EINVAL with *ret_error explaining. */
+/* Checks AddPeer's arguments and a member record from a peer alike: host id, a unicast VTEP address and a peer
+ * address of one of the two grammars of peer-address.h (unix:path=/… or ssh:[user@]host[:port]; never
+ * unixexec: or TCP). -EINVAL with *ret_error explaining. */
 int member_check(const char *host, const char *vtep, const char *address, IpPrefix *ret_vtep, const char **ret_error);
 
 const Tombstone *config_find_tomb(const Config *c, TombKind kind, const char *router, const char *key);

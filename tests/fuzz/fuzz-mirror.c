@@ -57,7 +57,7 @@ static const char base_doc[] =
         "\"members\":["
         "{\"host\":\"hostA\",\"vtep\":\"192.0.2.1\",\"address\":\"unix:path=/run/a.sock\",\"stamp\":[1,\"hostA\"]},"
         "{\"host\":\"hostB\",\"vtep\":\"192.0.2.2\",\"address\":\"unix:path=/run/b.sock\",\"stamp\":[2,\"hostA\"]},"
-        "{\"host\":\"hostC\",\"vtep\":\"2001:db8::3\",\"address\":\"unixexec:path=ssh,argv1=hostC\","
+        "{\"host\":\"hostC\",\"vtep\":\"2001:db8::3\",\"address\":\"ssh:dlrd@hostc.example:2222\","
         "\"stamp\":[15,\"hostC\"]}],"
         "\"tombstones\":["
         "{\"kind\":\"router\",\"router\":\"\",\"key\":\"green\",\"stamp\":[20,\"hostB\"]},"
