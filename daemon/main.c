@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include <systemd/sd-daemon.h>
 
@@ -119,6 +120,10 @@ int main(int argc, char *argv[])
                 fprintf(stderr, "dlrd: --host-id and --vtep are required (see --help)\n");
                 return EXIT_FAILURE;
         }
+
+        /* What dlrd runs (ssh, for ssh: peers) gets none of its capabilities: under dlrd.service CAP_NET_ADMIN
+         * is ambient, and an ambient capability would pass through exec. dlrd's own sets stay as they are. */
+        (void) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
