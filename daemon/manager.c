@@ -1502,8 +1502,10 @@ int manager_delete_endpoint(Manager *m, const char *router, const char *lif, con
         return keep_clock(m, lamport, delete_endpoint_impl(m, router, lif, mac, e));
 }
 
-int manager_export(Manager *m, char **ret)
+int manager_export(Manager *m, bool redacted, char **ret)
 {
+        if (redacted)
+                return config_to_json_redacted(m->config, ret, NULL);
         return config_to_json(m->config, true, ret, NULL);
 }
 

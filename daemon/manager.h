@@ -113,6 +113,8 @@ int manager_set_default_action(Manager *m, const char *router, const char *actio
 int manager_rule_counters(Manager *m, const char *router, const Router **ret_router, uint64_t **ret_packets,
                 uint64_t **ret_bytes, DlrError *e);
 
-int manager_export(Manager *m, char **ret);
+/* The configuration as Export returns it; redacted: members' addresses as callers that are not root may see
+ * them (state/redact.h). */
+int manager_export(Manager *m, bool redacted, char **ret);
 /* Hex SHA-256 of the canonical configuration; cached per generation. */
 const char *manager_digest(Manager *m);

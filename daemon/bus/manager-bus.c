@@ -215,13 +215,14 @@ static int method_add_routes(sd_bus_message *msg, void *userdata, sd_bus_error *
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+/* A read, open to everyone; only root sees the members' addresses whole (state/redact.h). */
 static int method_export(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         Manager *m = userdata;
         _cleanup_free_ char *json = NULL;
         int r;
 
-        r = manager_export(m, &json);
+        r = manager_export(m, bus_sender_is_root(msg) <= 0, &json);
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(msg, "s", json);
@@ -328,6 +329,17 @@ static int method_strings(sd_bus_message *msg, void *userdata, sd_bus_error *err
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+/* Property getters see only the reply; the call they answer (Get, GetAll) is the bus's current message.
+ * Anything else (no call being dispatched) counts as not root. */
+static bool current_caller_is_root(sd_bus *bus)
+{
+        sd_bus_message *call = sd_bus_get_current_message(bus);
+        uint8_t type;
+
+        return call && sd_bus_message_get_type(call, &type) >= 0 && type == SD_BUS_MESSAGE_METHOD_CALL &&
+                bus_sender_is_root(call) > 0;
+}
+
 static int property_get(sd_bus *bus, const char *path, const char *iface, const char *property,
                 sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
@@ -344,7 +356,7 @@ static int property_get(sd_bus *bus, const char *path, const char *iface, const 
         if (streq(property, "Digest"))
                 return sd_bus_message_append(reply, "s", manager_digest(m));
         if (streq(property, "Peers"))
-                return peers_append_property(m->peers, reply);
+                return peers_append_property(m->peers, !current_caller_is_root(bus), reply);
         if (streq(property, "PeerDigests"))
                 return peers_append_digests(m->peers, reply);
         return -ENOENT;
@@ -357,7 +369,8 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("Uplink", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Generation", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Digest", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
-        SD_BUS_PROPERTY("Peers", "a(ssb)", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        /* Only invalidated: a signal carrying the value would show every listener root's view of it. */
+        SD_BUS_PROPERTY("Peers", "a(ssb)", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_PROPERTY("PeerDigests", "a(ss)", property_get, 0, 0),
         SD_BUS_METHOD_WITH_NAMES("CreateRouter", "su", SD_BUS_PARAM(name) SD_BUS_PARAM(table), "o",
                 SD_BUS_PARAM(router), method_create_router, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -19,6 +19,7 @@
 #include "shared/log.h"
 #include "shared/time.h"
 #include "state/json.h"
+#include "state/redact.h"
 
 #define USEC_PER_SEC 1000000ULL
 #define PEER_PATH "/org/dlrd1"
@@ -551,13 +552,14 @@ void peers_update_members(Peers *p)
 }
 
 /* One entry per member but this host: (host, address, connected) or, with digests, (host, last digest). */
-static int append_members(Peers *p, sd_bus_message *reply, bool digests)
+static int append_members(Peers *p, sd_bus_message *reply, bool digests, bool redacted)
 {
         int r = sd_bus_message_open_container(reply, 'a', digests ? "(ss)" : "(ssb)");
         if (r < 0)
                 return r;
         for (size_t i = 0; p && i < p->m->config->n_members; i++) {
                 const Member *mb = p->m->config->members[i];
+                _cleanup_free_ char *shown = NULL;
                 if (streq(mb->host, p->m->host_id))
                         continue;
                 const PeerConn *out = find_outbound(p, mb->host);
@@ -565,22 +567,24 @@ static int append_members(Peers *p, sd_bus_message *reply, bool digests)
                 for (size_t j = 0; j < p->n_conns; j++)
                         if (p->conns[j]->ready && p->conns[j]->host && streq(p->conns[j]->host, mb->host))
                                 up = true;
+                if (!digests && redacted && peer_address_redact(mb->address, &shown) < 0)
+                        return -ENOMEM;
                 r = digests ? sd_bus_message_append(reply, "(ss)", mb->host, out && out->ready ? out->digest : "")
-                            : sd_bus_message_append(reply, "(ssb)", mb->host, mb->address, up);
+                            : sd_bus_message_append(reply, "(ssb)", mb->host, shown ? shown : mb->address, up);
                 if (r < 0)
                         return r;
         }
         return sd_bus_message_close_container(reply);
 }
 
-int peers_append_property(Peers *p, sd_bus_message *reply)
+int peers_append_property(Peers *p, bool redacted, sd_bus_message *reply)
 {
-        return append_members(p, reply, false);
+        return append_members(p, reply, false, redacted);
 }
 
 int peers_append_digests(Peers *p, sd_bus_message *reply)
 {
-        return append_members(p, reply, true);
+        return append_members(p, reply, true, false);
 }
 
 uint64_t peers_confirmed_before(Peers *p)

@@ -13,6 +13,7 @@
 #include "json-internal.h"
 #include "json.h"
 #include "merge.h"
+#include "redact.h"
 #include "shared/cleanup.h"
 
 static int cmp_router(const void *a, const void *b)
@@ -215,7 +216,7 @@ static int cmp_tomb(const void *a, const void *b)
         return r != 0 ? r : strcmp(x->key, y->key);
 }
 
-static void put_members(Buf *b, const Config *c, bool sorted)
+static void put_members(Buf *b, const Config *c, bool sorted, bool redacted)
 {
         _cleanup_free_ Member **v = malloc((c->n_members + 1) * sizeof(Member *));
 
@@ -236,7 +237,15 @@ static void put_members(Buf *b, const Config *c, bool sorted)
                 PUTS(b, ",\"vtep\":\"");
                 put_addr(b, v[i]->vtep.family, v[i]->vtep.addr, -1);
                 PUTS(b, "\",\"address\":");
-                put_string(b, v[i]->address);
+                if (redacted) {
+                        _cleanup_free_ char *a = NULL;
+                        if (peer_address_redact(v[i]->address, &a) < 0) {
+                                b->oom = true;
+                                return;
+                        }
+                        put_string(b, a);
+                } else
+                        put_string(b, v[i]->address);
                 put_stamp(b, c, v[i]->stamp.lamport, v[i]->stamp.host);
                 put(b, "}", 1);
         }
@@ -279,6 +288,7 @@ typedef enum JsonFlags {
         JSON_LAMPORT = 1 << 4,    /* the Lamport clock without the generation */
         JSON_IDS = 1 << 5,        /* host-local LIF ids */
         JSON_PORTS = 1 << 6,      /* host-local attached ports */
+        JSON_REDACTED = 1 << 7,   /* members' addresses as callers that are not root may see them */
 } JsonFlags;
 
 static int to_json(const Config *c, JsonFlags flags, char **ret, size_t *ret_len)
@@ -323,7 +333,7 @@ static int to_json(const Config *c, JsonFlags flags, char **ret, size_t *ret_len
                 put(&b, "}", 1);
         }
         put(&b, "]", 1);
-        put_members(&b, c, sorted);
+        put_members(&b, c, sorted, flags & JSON_REDACTED);
         if (flags & JSON_PORTS) {
                 PUTS(&b, ",\"ports\":[");
                 for (size_t i = 0; i < c->n_ports; i++) {
@@ -355,6 +365,11 @@ static int to_json(const Config *c, JsonFlags flags, char **ret, size_t *ret_len
 int config_to_json(const Config *c, bool with_generation, char **ret, size_t *ret_len)
 {
         return to_json(c, JSON_SORTED | (with_generation ? JSON_GENERATION : 0), ret, ret_len);
+}
+
+int config_to_json_redacted(const Config *c, char **ret, size_t *ret_len)
+{
+        return to_json(c, JSON_SORTED | JSON_GENERATION | JSON_REDACTED, ret, ret_len);
 }
 
 int config_to_state(const Config *c, char **ret, size_t *ret_len)
