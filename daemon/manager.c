@@ -1366,15 +1366,22 @@ int manager_attach_port(Manager *m, const char *router, const char *lif, const c
         if (!ifname || strlen(ifname) == 0 || strlen(ifname) >= IFNAMSIZ || strchr(ifname, '/') ||
                         strchr(ifname, ' '))
                 return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL, "invalid interface name");
+        /* By name first, so that these are refused even while the link does not exist; the kernel's view of
+         * the link (reconcile_check_port) below. */
         if (link_name_is_ours(ifname))
-                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL, "%s is one of dlrd's own links", ifname);
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL,
+                        "port=%s: cannot be a VM port: it is one of dlrd's own links", ifname);
+        if (m->uplink && streq(ifname, m->uplink))
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL,
+                        "port=%s: cannot be a VM port: it is the uplink (--uplink)", ifname);
         r = config_find_router(m->config, router);
         if (!r)
                 return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENOENT, "router %s not found", router);
         if (!router_find_lif(r, lif))
                 return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENOENT, "dlr=%s: LIF %s not found", router, lif);
-        if (if_nametoindex(ifname) == 0)
-                return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENODEV, "no interface %s on this host", ifname);
+        k = reconcile_check_port(&m->rc, ifname, e);
+        if (k < 0)
+                return k;
         p = config_find_port(m->config, ifname);
         if (p && streq(p->router, router) && streq(p->lif, lif))
                 return 0;
