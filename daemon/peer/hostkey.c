@@ -111,6 +111,16 @@ int hostkey_generate(HostKey **ret)
         return hostkey_wrap(pkey, ret);
 }
 
+/* Key files are never encrypted: without this, OpenSSL would ask for a pass phrase on the terminal. */
+static int no_pass_phrase(char *buf, int size, int rwflag, void *u)
+{
+        (void) buf;
+        (void) size;
+        (void) rwflag;
+        (void) u;
+        return -1;
+}
+
 static int parse_pem(const char *buf, size_t len, HostKey **ret)
 {
         _cleanup_(BIO_freep) BIO *bio = BIO_new_mem_buf(buf, (int) len);
@@ -118,7 +128,7 @@ static int parse_pem(const char *buf, size_t len, HostKey **ret)
 
         if (!bio)
                 return -ENOMEM;
-        pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+        pkey = PEM_read_bio_PrivateKey(bio, NULL, no_pass_phrase, NULL);
         if (!pkey)
                 return -EINVAL;
         return hostkey_wrap(pkey, ret);
@@ -142,8 +152,10 @@ static int read_key_fd(int fd, HostKey **ret)
                 if (n == 0)
                         break;
                 len += (size_t) n;
-                if (len == KEY_FILE_MAX)
+                if (len == KEY_FILE_MAX) {
+                        OPENSSL_cleanse(buf, len);
                         return -EFBIG;
+                }
         }
         r = parse_pem(buf, len, ret);
         OPENSSL_cleanse(buf, len);
