@@ -28,6 +28,7 @@ typedef struct ManagerOptions {
 } ManagerOptions;
 
 typedef struct Peers Peers;
+typedef struct HostKey HostKey;
 
 typedef struct Manager {
         sd_event *event;
@@ -47,6 +48,7 @@ typedef struct Manager {
         uid_t *peer_allow;
         size_t n_peer_allow;
         Peers *peers;
+        HostKey *hostkey; /* this host's key pair (state dir), which proves it to peers */
 
         struct mnl_socket *monitor;
         sd_event_source *monitor_source;
@@ -97,6 +99,13 @@ int manager_detach_port(Manager *m, const char *ifname, DlrError *e);
 /* Cluster membership: mirrored like the rest. */
 int manager_add_peer(Manager *m, const char *host, const char *vtep, const char *address, DlrError *e);
 int manager_remove_peer(Manager *m, const char *host, DlrError *e);
+/* AddPeer with the host's public key given up front (pinned); key "" leaves it to be pinned at first contact. */
+int manager_add_peer_with_key(Manager *m, const char *host, const char *vtep, const char *address, const char *key,
+                DlrError *e);
+/* First contact through a member's address: records the key it proved, when none is pinned yet. */
+int manager_pin_key(Manager *m, const char *host, const char *key);
+/* This host's own member record was removed by a peer and not added again. */
+bool manager_removed(const Manager *m);
 
 /* A document from peer origin (one change or its whole state): validated like local input, merged by stamp,
  * realised and saved. Content the merge decides against is not an error; only a malformed document is. */

@@ -5,6 +5,7 @@
 
 #include "bus-internal.h"
 #include "bus/auth.h"
+#include "peer/hostkey.h"
 #include "peer/peer.h"
 #include "shared/array.h"
 #include "shared/cleanup.h"
@@ -304,6 +305,24 @@ static const StringsMethod strings_methods[] = {
         { "SetDefaultAction", 2, .call.two = manager_set_default_action },
 };
 
+/* AddPeer with the host's public key given up front, so that it is pinned before first contact. */
+static int method_add_peer_with_key(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        const char *host, *vtep, *address, *key;
+        DlrError e = {};
+        int r;
+
+        CHECK_PRIVILEGED(msg, error);
+        r = sd_bus_message_read(msg, "ssss", &host, &vtep, &address, &key);
+        if (r < 0)
+                return r;
+        r = manager_add_peer_with_key(m, host, vtep, address, key, &e);
+        if (r < 0)
+                return bus_reply_error(msg, &e);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
 static int method_strings(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         Manager *m = userdata;
@@ -359,6 +378,8 @@ static int property_get(sd_bus *bus, const char *path, const char *iface, const 
                 return peers_append_property(m->peers, !current_caller_is_root(bus), reply);
         if (streq(property, "PeerDigests"))
                 return peers_append_digests(m->peers, reply);
+        if (streq(property, "PublicKey"))
+                return sd_bus_message_append(reply, "s", hostkey_public(m->hostkey));
         return -ENOENT;
 }
 
@@ -372,6 +393,7 @@ static const sd_bus_vtable manager_vtable[] = {
         /* Only invalidated: a signal carrying the value would show every listener root's view of it. */
         SD_BUS_PROPERTY("Peers", "a(ssb)", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_PROPERTY("PeerDigests", "a(ss)", property_get, 0, 0),
+        SD_BUS_PROPERTY("PublicKey", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_NAMES("CreateRouter", "su", SD_BUS_PARAM(name) SD_BUS_PARAM(table), "o",
                 SD_BUS_PARAM(router), method_create_router, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("DeleteRouter", "s", SD_BUS_PARAM(name), "", , method_strings,
@@ -400,6 +422,9 @@ static const sd_bus_vtable manager_vtable[] = {
                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("AddPeer", "sss", SD_BUS_PARAM(host) SD_BUS_PARAM(vtep) SD_BUS_PARAM(bus_address), "",
                 , method_strings, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("AddPeerWithKey", "ssss",
+                SD_BUS_PARAM(host) SD_BUS_PARAM(vtep) SD_BUS_PARAM(bus_address) SD_BUS_PARAM(public_key), "", ,
+                method_add_peer_with_key, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("RemovePeer", "s", SD_BUS_PARAM(host), "", , method_strings,
                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("AddRule", "ssa{sv}", SD_BUS_PARAM(router) SD_BUS_PARAM(name) SD_BUS_PARAM(rule),

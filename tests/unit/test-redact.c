@@ -80,7 +80,7 @@ START_TEST(test_export_redacted)
         Member *mb;
 
         ck_assert_ptr_nonnull(c);
-        mb = member_new("hostB", &v, "ssh:dlrd@hostB:2222");
+        mb = member_new("hostB", &v, "ssh:dlrd@hostB:2222", "");
         ck_assert_ptr_nonnull(mb);
         ck_assert_int_eq(config_add_member(c, mb), 0);
         ck_assert_int_eq(config_to_json(c, true, &whole, NULL), 0);
