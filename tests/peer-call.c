@@ -190,6 +190,21 @@ static int report_failure(Client *c, int r, const sd_bus_error *error)
         return EXIT_ERROR_REPLY;
 }
 
+/* Sends m (and drops it), waits for the reply: EXIT_OK with *reply set, or what report_failure says. */
+static int call_reply(Client *c, sd_bus_message *m, sd_bus_message **reply)
+{
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r = sd_bus_call(c->bus, m, c->timeout_usec, &error, reply);
+
+        sd_bus_message_unref(m);
+        if (r < 0) {
+                int ret = report_failure(c, r, &error);
+                sd_bus_error_free(&error);
+                return ret;
+        }
+        return EXIT_OK;
+}
+
 static int new_merge(Client *c, const char *origin, uint64_t seq, const char *doc, sd_bus_message **ret)
 {
         sd_bus_message *m = NULL;
@@ -209,7 +224,6 @@ static int new_merge(Client *c, const char *origin, uint64_t seq, const char *do
 /* A call with string arguments whose reply is zero or more strings. */
 static int call_simple(Client *c, const char *method, const char *a, const char *b)
 {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus_message *m = NULL, *reply = NULL;
         const char *v;
         int r;
@@ -222,13 +236,9 @@ static int call_simple(Client *c, const char *method, const char *a, const char 
                 fprintf(stderr, "peer-call: building %s: %s\n", method, strerror(-r));
                 return EXIT_USAGE;
         }
-        r = sd_bus_call(c->bus, m, c->timeout_usec, &error, &reply);
-        sd_bus_message_unref(m);
-        if (r < 0) {
-                int ret = report_failure(c, r, &error);
-                sd_bus_error_free(&error);
+        int ret = call_reply(c, m, &reply);
+        if (ret != EXIT_OK)
                 return ret;
-        }
         fputs("ok", stdout);
         /* Every method of org.dlrd1.Peer answers with strings only. */
         while ((r = sd_bus_message_at_end(reply, false)) == 0 &&
@@ -307,13 +317,9 @@ static int call_handshake(Client *c, const char *host, const char *vtep)
                 fprintf(stderr, "peer-call: building Hello: %s\n", strerror(-r));
                 return EXIT_USAGE;
         }
-        r = sd_bus_call(c->bus, m, c->timeout_usec, &error, &reply);
-        sd_bus_message_unref(m);
-        if (r < 0) {
-                int ret = report_failure(c, r, &error);
-                sd_bus_error_free(&error);
+        int ret = call_reply(c, m, &reply);
+        if (ret != EXIT_OK)
                 return ret;
-        }
         r = sd_bus_message_read(reply, "ss", &server, &svtep);
         if (r >= 0)
                 printf("ok %s %s %s\n", server, svtep, hostkey_public(c->key));
@@ -372,7 +378,6 @@ static int flood(const char *path, uint64_t n, uint64_t seconds)
 
 static int call_merge(Client *c, const char *origin, uint64_t seq, const char *doc)
 {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus_message *m = NULL, *reply = NULL;
         int r;
 
@@ -381,13 +386,9 @@ static int call_merge(Client *c, const char *origin, uint64_t seq, const char *d
                 fprintf(stderr, "peer-call: building Merge: %s\n", strerror(-r));
                 return EXIT_USAGE;
         }
-        r = sd_bus_call(c->bus, m, c->timeout_usec, &error, &reply);
-        sd_bus_message_unref(m);
-        if (r < 0) {
-                int ret = report_failure(c, r, &error);
-                sd_bus_error_free(&error);
+        int ret = call_reply(c, m, &reply);
+        if (ret != EXIT_OK)
                 return ret;
-        }
         sd_bus_message_unref(reply);
         puts("ok");
         return EXIT_OK;
@@ -448,7 +449,6 @@ static int append_seen(sd_bus_message *m, const char *seen)
 
 static int call_put_state(Client *c, const char *origin, const char *seen, const char *doc)
 {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus_message *m = NULL, *reply = NULL;
         int r;
 
@@ -465,13 +465,9 @@ static int call_put_state(Client *c, const char *origin, const char *seen, const
                         r == -EINVAL ? "SEEN must be HOST=SEQ[,HOST=SEQ...] or -" : strerror(-r));
                 return EXIT_USAGE;
         }
-        r = sd_bus_call(c->bus, m, c->timeout_usec, &error, &reply);
-        sd_bus_message_unref(m);
-        if (r < 0) {
-                int ret = report_failure(c, r, &error);
-                sd_bus_error_free(&error);
+        int ret = call_reply(c, m, &reply);
+        if (ret != EXIT_OK)
                 return ret;
-        }
         sd_bus_message_unref(reply);
         puts("ok");
         return EXIT_OK;

@@ -14,6 +14,7 @@
 
 #include "hostkey.h"
 #include "shared/cleanup.h"
+#include "shared/io.h"
 #include "state/config.h"
 
 #define KEY_FILE_MAX 16384
@@ -168,21 +169,6 @@ int hostkey_load_file(const char *path, HostKey **ret)
         if (fd < 0)
                 return -errno;
         return read_key_fd(fd, ret);
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
 }
 
 static int write_key_fd(const HostKey *k, int fd)
