@@ -21,6 +21,7 @@
 #include "manager.h"
 #include "manager-internal.h"
 #include "nft/nft.h"
+#include "peer/hostkey.h"
 #include "persist.h"
 #include "reconcile/names.h"
 #include "shared/cleanup.h"
@@ -129,6 +130,14 @@ int manager_new(const ManagerOptions *o, Manager **ret)
                 return r;
         }
 
+        r = hostkey_load_or_create(m->state_dir, &m->hostkey);
+        if (r < 0) {
+                log_error_errno(r, "Host key %s/%s: %m%s", m->state_dir, HOSTKEY_FILE,
+                        r == -EPERM ? " (it must be a file of dlrd's own user that nobody else may read)" : "");
+                manager_free(m);
+                return r;
+        }
+
         _cleanup_free_ char *saved = NULL;
         size_t len;
         r = persist_load(m->state_dir, &saved, &len);
@@ -189,6 +198,7 @@ Manager *manager_free(Manager *m)
         sd_bus_flush_close_unref(m->bus);
         reconciler_done(&m->rc);
         config_free(m->config);
+        hostkey_free(m->hostkey);
         sd_event_unref(m->event);
         free(m->host_id);
         free(m->vtep);
@@ -881,7 +891,18 @@ static int carry_over(Manager *m, const Config *old, Config *new)
         for (size_t i = 0; i < new->n_members; i++) {
                 Member *n = new->members[i];
                 const Member *o = config_find_member(old, n->host);
-                if (o && ip_prefix_compare(&o->vtep, &n->vtep) == 0 && streq(o->address, n->address)) {
+                /* A document that leaves a key out keeps the one pinned; this host's own is its key pair's. */
+                const char *want = streq(n->host, m->host_id) ? hostkey_public(m->hostkey)
+                                   : !n->key[0] && o                 ? o->key
+                                                                     : n->key;
+                if (!streq(want, n->key)) {
+                        char *k = strdup(want);
+                        if (!k)
+                                return -ENOMEM;
+                        free(n->key);
+                        n->key = k;
+                }
+                if (o && member_same(o, n)) {
                         if (stamp_rehost(new, old, o->stamp, &n->stamp) < 0)
                                 return -ENOMEM;
                 } else
@@ -897,7 +918,7 @@ static int carry_over(Manager *m, const Config *old, Config *new)
                                 return -ENOMEM;
                         continue;
                 }
-                Member *n = member_new(om->host, &om->vtep, om->address);
+                Member *n = member_new(om->host, &om->vtep, om->address, om->key);
                 if (!n || config_add_member(new, n) < 0) {
                         member_free(n);
                         return -ENOMEM;
@@ -989,7 +1010,8 @@ static int apply_impl(Manager *m, const char *json, uint64_t *ret_generation, Dl
         return 0;
 }
 
-static int add_peer_impl(Manager *m, const char *host, const char *vtep, const char *address, DlrError *e)
+static int add_peer_impl(Manager *m, const char *host, const char *vtep, const char *address, const char *key,
+                DlrError *e)
 {
         const char *why = NULL;
         IpPrefix v;
@@ -998,6 +1020,12 @@ static int add_peer_impl(Manager *m, const char *host, const char *vtep, const c
 
         if (member_check(host, vtep, address, &v, &why) < 0)
                 return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL, "%s", why);
+        if (key && member_key_check(key) < 0)
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL,
+                        "invalid public key: expected ed25519: and 64 lowercase hex digits (a host's PublicKey)");
+        if (key && streq(host, m->host_id) && !streq(key, hostkey_public(m->hostkey)))
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL,
+                        "peer=%s is this host, whose public key is %s", host, hostkey_public(m->hostkey));
         if (streq(host, m->host_id) && !streq(vtep, m->vtep)) {
                 IpPrefix mine;
                 if (ip_addr_parse(m->vtep, &mine) < 0 || ip_prefix_compare(&mine, &v) != 0)
@@ -1008,10 +1036,13 @@ static int add_peer_impl(Manager *m, const char *host, const char *vtep, const c
         if (other && !streq(other->host, host))
                 return dlr_error_set(e, DLR_ERROR_CONFLICT, -EADDRINUSE, "VTEP %s is host %s's", vtep, other->host);
         cur = config_find_member(m->config, host);
-        if (cur && ip_prefix_compare(&cur->vtep, &v) == 0 && streq(cur->address, address))
+        /* Without a key given, a key already pinned stays; this host's own record always has its own. */
+        if (!key || !key[0])
+                key = streq(host, m->host_id) ? hostkey_public(m->hostkey) : cur ? cur->key : "";
+        if (cur && ip_prefix_compare(&cur->vtep, &v) == 0 && streq(cur->address, address) && streq(cur->key, key))
                 return 0; /* already so: nothing changes, not even a stamp */
 
-        n = member_new(host, &v, address);
+        n = member_new(host, &v, address, key);
         if (!n)
                 return dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
         if (m->config->n_members >= DLR_MEMBERS_MAX && !cur) {
@@ -1134,6 +1165,47 @@ static void emit_merged(Manager *m, const MergeResult *res)
 
 #define MERGE_JOURNAL_MAX ((size_t) 4 * 1024 * 1024) /* larger merges go into a new snapshot */
 
+static int ensure_self_member(Manager *m, bool force);
+
+/* This host's own member record in a peer's document: only this host writes it (§7), so a peer's version is
+ * taken only when it says the same (a stamp by whoever added this host, which is harmless) and otherwise
+ * dropped; when it is newer than what this host holds, this host's own version goes out again with a newer
+ * stamp, so that every copy ends up with it. A peer's tombstone for it (this host's removal) merges as any
+ * tombstone does; a record newer than that tombstone means an operator added this host again. */
+static int take_own_record(Manager *m, Config *in, bool *ret_reissue)
+{
+        Member *theirs = config_find_member(in, m->host_id);
+        const Member *mine = config_find_member(m->config, m->host_id);
+        const Tombstone *gone = config_find_tomb(m->config, TOMB_MEMBER, "", m->host_id);
+        IpPrefix v;
+
+        *ret_reissue = false;
+        if (!theirs)
+                return 0;
+        if (ip_addr_parse(m->vtep, &v) < 0)
+                return -EINVAL;
+        bool same = ip_prefix_compare(&theirs->vtep, &v) == 0 && streq(theirs->key, hostkey_public(m->hostkey)) &&
+                (!m->peer_address_given || streq(theirs->address, m->peer_address));
+        uint64_t ours = mine ? mine->stamp.lamport : gone ? gone->stamp.lamport : 0;
+        if (same)
+                return 0;
+        if (theirs->stamp.lamport >= ours) {
+                *ret_reissue = true;
+                m->config->lamport = MAX(m->config->lamport, theirs->stamp.lamport);
+        }
+        member_free(config_detach_member(in, m->host_id));
+        return 0;
+}
+
+/* A peer held a newer version of this host's own record than this host's own: this host's goes out again,
+ * newer still, and wins everywhere. */
+static void reissue_own_record(Manager *m, const char *origin)
+{
+        if (ensure_self_member(m, true) >= 0)
+                log_info("peer=%s: held another version of this host's own member record; ours is out again", origin);
+        peers_update_members(m->peers);
+}
+
 int manager_peer_merge(Manager *m, const char *origin, const char *doc, size_t len, DlrError *e)
 {
         _cleanup_(config_freep) Config *in = NULL;
@@ -1147,6 +1219,22 @@ int manager_peer_merge(Manager *m, const char *origin, const char *doc, size_t l
                 log_warning("peer=%s: refusing a document: %s", origin, err);
                 return dlr_error_set(e, k == -ENOMEM ? DLR_ERROR_INTERNAL : DLR_ERROR_INVALID_ARGUMENT, k, "%s", err);
         }
+        /* An honest member's clock is ahead of this host's by at most the changes made where this host did not
+         * see them yet; a stamp beyond that would freeze objects and run the clock out for everyone. */
+        if (in->max_lamport > m->config->lamport + DLR_STAMP_AHEAD_MAX) {
+                log_warning("peer=%s: refusing a document stamped %llu, beyond this host's clock %llu + %llu", origin,
+                        (unsigned long long) in->max_lamport, (unsigned long long) m->config->lamport,
+                        (unsigned long long) DLR_STAMP_AHEAD_MAX);
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -ERANGE,
+                        "stamp %llu is too far ahead of this host's clock (%llu; at most %llu ahead)",
+                        (unsigned long long) in->max_lamport, (unsigned long long) m->config->lamport,
+                        (unsigned long long) DLR_STAMP_AHEAD_MAX);
+        }
+        bool reissue = false;
+        k = take_own_record(m, in, &reissue);
+        if (k < 0)
+                return dlr_error_set(e, DLR_ERROR_INTERNAL, k, "out of memory");
+        bool was_removed = manager_removed(m);
         _cleanup_(firewall_notes_freep) FirewallNotes *notes = NULL;
         if (firewall_notes_take(m->config, in, &notes) < 0)
                 return dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOMEM, "out of memory");
@@ -1158,6 +1246,8 @@ int manager_peer_merge(Manager *m, const char *origin, const char *doc, size_t l
         }
         if (!res.changed) {
                 merge_result_done(&res);
+                if (reissue)
+                        reissue_own_record(m, origin);
                 return 0;
         }
 
@@ -1191,7 +1281,11 @@ int manager_peer_merge(Manager *m, const char *origin, const char *doc, size_t l
         if (kk < 0)
                 log_error("peer=%s: saving a merged change: %s", origin, se.msg);
         emit_merged(m, &res);
-        if (res.members)
+        if (!was_removed && manager_removed(m))
+                log_warning("peer=%s: this host was removed from the cluster", origin);
+        if (reissue)
+                reissue_own_record(m, origin);
+        else if (res.members)
                 peers_update_members(m->peers);
         log_debug("peer=%s: merged (%zu route(s)%s)", origin, res.n_routes, res.links ? ", links" : "");
         merge_result_done(&res);
@@ -1220,8 +1314,16 @@ void manager_collect_tombs(Manager *m)
         }
 }
 
-/* This host's own member record: how peers reach it, mirrored like any member. */
-static int ensure_self_member(Manager *m)
+bool manager_removed(const Manager *m)
+{
+        return !config_find_member(m->config, m->host_id) &&
+                config_find_tomb(m->config, TOMB_MEMBER, "", m->host_id) != NULL;
+}
+
+/* This host's own member record: how peers reach it and the key that proves it is this host, mirrored like
+ * any member. Only this host writes it; peers may only remove it. A host that was removed stays removed,
+ * across its own restarts, until an operator adds it again on a member (see manager_peer_merge). */
+static int ensure_self_member(Manager *m, bool force)
 {
         IpPrefix v;
         Member *cur = config_find_member(m->config, m->host_id);
@@ -1229,9 +1331,15 @@ static int ensure_self_member(Manager *m)
 
         if (ip_addr_parse(m->vtep, &v) < 0)
                 return -EINVAL;
-        if (cur && ip_prefix_compare(&cur->vtep, &v) == 0 && (!m->peer_address_given || streq(cur->address, m->peer_address)))
+        if (!cur && !force && manager_removed(m)) {
+                log_warning("This host was removed from the cluster; it rejoins when a member adds it again");
                 return 0;
-        Member *n = member_new(m->host_id, &v, cur && !m->peer_address_given ? cur->address : m->peer_address);
+        }
+        if (!force && cur && ip_prefix_compare(&cur->vtep, &v) == 0 && streq(cur->key, hostkey_public(m->hostkey)) &&
+                        (!m->peer_address_given || streq(cur->address, m->peer_address)))
+                return 0;
+        Member *n = member_new(m->host_id, &v, cur && !m->peer_address_given ? cur->address : m->peer_address,
+                hostkey_public(m->hostkey));
         if (!n)
                 return log_oom();
         n->stamp = next_stamp(m);
@@ -1243,6 +1351,14 @@ static int ensure_self_member(Manager *m)
         }
         if (commit(m, &e) < 0)
                 return log_error_errno(e.code, "%s", e.msg);
+        if (force) {
+                _cleanup_free_ char *doc = NULL;
+                size_t len;
+                if (delta_member(m->config, n, &doc, &len) >= 0)
+                        publish(m, doc);
+                else
+                        peers_resync_all(m->peers);
+        }
         return 0;
 }
 
@@ -1382,15 +1498,22 @@ int manager_attach_port(Manager *m, const char *router, const char *lif, const c
         if (!ifname || strlen(ifname) == 0 || strlen(ifname) >= IFNAMSIZ || strchr(ifname, '/') ||
                         strchr(ifname, ' '))
                 return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL, "invalid interface name");
+        /* By name first, so that these are refused even while the link does not exist; the kernel's view of
+         * the link (reconcile_check_port) below. */
         if (link_name_is_ours(ifname))
-                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL, "%s is one of dlrd's own links", ifname);
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL,
+                        "port=%s: cannot be a VM port: it is one of dlrd's own links", ifname);
+        if (m->uplink && streq(ifname, m->uplink))
+                return dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL,
+                        "port=%s: cannot be a VM port: it is the uplink (--uplink)", ifname);
         r = config_find_router(m->config, router);
         if (!r)
                 return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENOENT, "router %s not found", router);
         if (!router_find_lif(r, lif))
                 return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENOENT, "dlr=%s: LIF %s not found", router, lif);
-        if (if_nametoindex(ifname) == 0)
-                return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENODEV, "no interface %s on this host", ifname);
+        k = reconcile_check_port(&m->rc, ifname, e);
+        if (k < 0)
+                return k;
         p = config_find_port(m->config, ifname);
         if (p && streq(p->router, router) && streq(p->lif, lif))
                 return 0;
@@ -1496,7 +1619,35 @@ int manager_apply(Manager *m, const char *json, uint64_t *ret_generation, DlrErr
 int manager_add_peer(Manager *m, const char *host, const char *vtep, const char *address, DlrError *e)
 {
         uint64_t lamport = m->config->lamport;
-        return keep_clock(m, lamport, add_peer_impl(m, host, vtep, address, e));
+        return keep_clock(m, lamport, add_peer_impl(m, host, vtep, address, NULL, e));
+}
+
+int manager_add_peer_with_key(Manager *m, const char *host, const char *vtep, const char *address, const char *key,
+                DlrError *e)
+{
+        uint64_t lamport = m->config->lamport;
+        return keep_clock(m, lamport, add_peer_impl(m, host, vtep, address, key, e));
+}
+
+int manager_pin_key(Manager *m, const char *host, const char *key)
+{
+        Member *cur = config_find_member(m->config, host);
+        DlrError e = {};
+        uint64_t lamport = m->config->lamport;
+
+        if (!cur || cur->key[0] || member_key_check(key) < 0)
+                return -EINVAL;
+        char vtep[IP_PREFIX_MAX_STR];
+        _cleanup_free_ char *address = strdup(cur->address);
+        if (!address)
+                return -ENOMEM;
+        ip_prefix_to_string(&cur->vtep, false, vtep, sizeof vtep);
+        int k = keep_clock(m, lamport, add_peer_impl(m, host, vtep, address, key, &e));
+        if (k >= 0)
+                log_info("peer=%s: key %s pinned at first contact", host, key);
+        if (k < 0)
+                log_warning("peer=%s: pinning its key: %s", host, e.msg);
+        return k;
 }
 
 int manager_remove_peer(Manager *m, const char *host, DlrError *e)
@@ -1518,8 +1669,10 @@ int manager_delete_endpoint(Manager *m, const char *router, const char *lif, con
         return keep_clock(m, lamport, delete_endpoint_impl(m, router, lif, mac, e));
 }
 
-int manager_export(Manager *m, char **ret)
+int manager_export(Manager *m, bool redacted, char **ret)
 {
+        if (redacted)
+                return config_to_json_redacted(m->config, ret, NULL);
         return config_to_json(m->config, true, ret, NULL);
 }
 
@@ -1860,7 +2013,7 @@ int manager_start(Manager *m)
         else
                 log_info("Kernel reconciled: %zu router(s)", m->config->n_routers);
 
-        r = ensure_self_member(m);
+        r = ensure_self_member(m, false);
         if (r < 0)
                 return r;
         r = peers_start(m, m->peer_allow, m->n_peer_allow);

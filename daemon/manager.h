@@ -29,6 +29,7 @@ typedef struct ManagerOptions {
 } ManagerOptions;
 
 typedef struct Peers Peers;
+typedef struct HostKey HostKey;
 
 typedef struct Manager {
         sd_event *event;
@@ -49,6 +50,7 @@ typedef struct Manager {
         uid_t *peer_allow;
         size_t n_peer_allow;
         Peers *peers;
+        HostKey *hostkey; /* this host's key pair (state dir), which proves it to peers */
 
         struct mnl_socket *monitor;
         sd_event_source *monitor_source;
@@ -99,6 +101,13 @@ int manager_detach_port(Manager *m, const char *ifname, DlrError *e);
 /* Cluster membership: mirrored like the rest. */
 int manager_add_peer(Manager *m, const char *host, const char *vtep, const char *address, DlrError *e);
 int manager_remove_peer(Manager *m, const char *host, DlrError *e);
+/* AddPeer with the host's public key given up front (pinned); key "" leaves it to be pinned at first contact. */
+int manager_add_peer_with_key(Manager *m, const char *host, const char *vtep, const char *address, const char *key,
+                DlrError *e);
+/* First contact through a member's address: records the key it proved, when none is pinned yet. */
+int manager_pin_key(Manager *m, const char *host, const char *key);
+/* This host's own member record was removed by a peer and not added again. */
+bool manager_removed(const Manager *m);
 
 /* A document from peer origin (one change or its whole state): validated like local input, merged by stamp,
  * realised and saved. Content the merge decides against is not an error; only a malformed document is. */
@@ -115,6 +124,8 @@ int manager_set_default_action(Manager *m, const char *router, const char *actio
 int manager_rule_counters(Manager *m, const char *router, const Router **ret_router, uint64_t **ret_packets,
                 uint64_t **ret_bytes, DlrError *e);
 
-int manager_export(Manager *m, char **ret);
+/* The configuration as Export returns it; redacted: members' addresses as callers that are not root may see
+ * them (state/redact.h). */
+int manager_export(Manager *m, bool redacted, char **ret);
 /* Hex SHA-256 of the canonical configuration; cached per generation. */
 const char *manager_digest(Manager *m);

@@ -10,25 +10,11 @@
 
 #include "persist.h"
 #include "shared/cleanup.h"
+#include "shared/io.h"
 
 #define STATE_FILE "state.json"
 #define JOURNAL_FILE "state.journal"
 #define STATE_MAX (1024L * 1024 * 1024)
-
-static int write_all(int fd, const char *p, size_t n)
-{
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
 
 int persist_save(const char *dir, const char *data, size_t len)
 {

@@ -1,4 +1,4 @@
-/* fake-polkit: a stand-in for polkitd on a test bus, for tests/integration/service.test. It owns
+/* fake-polkit: a stand-in for polkitd on a test bus, for tests/integration/service.test and auth.test. It owns
  * org.freedesktop.PolicyKit1 and answers org.freedesktop.PolicyKit1.Authority.CheckAuthorization with one
  * fixed verdict, optionally after a delay (without blocking: other calls are answered meanwhile). Each
  * question and each answer is one line on stdout, so a test can see whom dlrd asked about what and when:
@@ -7,8 +7,9 @@
  *   check action=org.dlrd1.manage subject=system-bus-name:1.7 uid=65534 flags=0
  *   answer authorized=1 challenge=0 subject=system-bus-name:1.7
  *
- * usage: fake-polkit --bus ADDRESS (--allow | --deny | --challenge) [--delay SECONDS]
- * Not installed. */
+ * usage: fake-polkit [--bus ADDRESS] (--allow | --deny | --challenge) [--delay SECONDS]
+ * Without --bus it serves the bus that activated it (DBUS_STARTER_ADDRESS), as polkitd is started on demand;
+ * it ends when its bus does. Not installed. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -158,8 +159,10 @@ int main(int argc, char *argv[])
                 case 'D': delay_usec = (uint64_t) (strtod(optarg, NULL) * 1e6); break;
                 default: return 2;
                 }
+        if (!address)
+                address = getenv("DBUS_STARTER_ADDRESS");
         if (!address || optind < argc) {
-                fprintf(stderr, "usage: fake-polkit --bus ADDRESS (--allow | --deny | --challenge) [--delay SECONDS]\n");
+                fprintf(stderr, "usage: fake-polkit [--bus ADDRESS] (--allow | --deny | --challenge) [--delay SECONDS]\n");
                 return 2;
         }
         setvbuf(stdout, NULL, _IOLBF, 0);
@@ -179,6 +182,8 @@ int main(int argc, char *argv[])
                 r = sd_bus_set_address(bus, address);
         if (r >= 0)
                 r = sd_bus_set_bus_client(bus, true);
+        if (r >= 0)
+                r = sd_bus_set_exit_on_disconnect(bus, true);
         if (r >= 0)
                 r = sd_bus_start(bus);
         if (r >= 0)

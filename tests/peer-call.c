@@ -2,12 +2,21 @@
  * connection (no bus, no bus Hello), as another dlrd would, so tests can send what a faulty or hostile peer
  * could. Not installed.
  *
- *   peer-call [--timeout SECONDS] ADDRESS [--hello HOST VTEP] CALL...
+ *   peer-call [--timeout SECONDS] [--key FILE] ADDRESS [--key FILE] [--hello HOST VTEP] CALL...
+ *   peer-call --genkey FILE    creates FILE (a host key, as dlrd keeps it) unless it exists; prints its
+ *                              public key
+ *   peer-call --flood PATH N SECONDS
+ *                              opens N connections to the unix socket PATH and says nothing on them; prints
+ *                              "flood N opened=A closed=B seconds=S": how many the peer closed within SECONDS
  *
  * ADDRESS is a D-Bus address such as unix:path=/run/dlrd/peer.sock. The calls run in order on the same
- * connection; --hello HOST VTEP is short for a first call "hello HOST VTEP". CALL is one of:
+ * connection; --hello HOST VTEP is short for a first call "hello HOST VTEP". --key FILE signs with the host
+ * key in FILE (PEM, e.g. a dlrd state dir's host.key); without it, with a fresh key. CALL is one of:
  *
- *   hello HOST VTEP            Hello(ss)
+ *   hello HOST VTEP            the handshake as HOST: Challenge(say), checking the answer's signature, then
+ *                              Hello(sssay) signed with the key; prints "ok SERVER-HOST SERVER-VTEP KEY"
+ *   challenge HOST             Challenge(say) alone; prints "ok SERVER-HOST SERVER-KEY"
+ *   waitfile PATH SECONDS      keeps the connection open until PATH exists (then "ok") or SECONDS pass
  *   digest                     Digest()
  *   status                     Status(): prints "ok DIGEST HOST=SEQ,..." (the vector sorted as sent)
  *   state                      GetState()
@@ -16,6 +25,7 @@
  *   putstate ORIGIN SEEN FILE  PutState(sa(st)s); SEEN is HOST=SEQ[,HOST=SEQ...] or "-" for none
  *   burst N ORIGIN SEQ FILE    N Merge calls with the same arguments, all sent before any reply is read
  *                              (N at most 1000000), then every reply collected
+ *   stateburst N               the same with N GetState calls
  *
  * Output, one line per call in the order given:
  *
@@ -38,7 +48,15 @@
 #include <string.h>
 #include <time.h>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <systemd/sd-bus.h>
+
+#include "peer/hostkey.h"
 
 #define PEER_PATH "/org/dlrd1"
 #define PEER_INTERFACE "org.dlrd1.Peer"
@@ -54,14 +72,16 @@ enum {
 
 typedef struct Client {
         sd_bus *bus;
+        HostKey *key;
         uint64_t timeout_usec;
         char *stdin_doc; /* "-" read once */
 } Client;
 
 static void usage(FILE *f)
 {
-        fputs("usage: peer-call [--timeout SECONDS] ADDRESS [--hello HOST VTEP] CALL...\n"
-              "  CALL: hello HOST VTEP | digest | status | state | merge ORIGIN SEQ FILE|-\n"
+        fputs("usage: peer-call [--timeout SECONDS] [--key FILE] ADDRESS [--hello HOST VTEP] CALL...\n"
+              "       peer-call --genkey FILE | --flood PATH N SECONDS\n"
+              "  CALL: hello HOST VTEP | challenge HOST | digest | status | state | merge ORIGIN SEQ FILE|-\n"
               "        | putstate ORIGIN HOST=SEQ,...|- FILE|- | burst N ORIGIN SEQ FILE|-\n",
                 f);
 }
@@ -170,6 +190,21 @@ static int report_failure(Client *c, int r, const sd_bus_error *error)
         return EXIT_ERROR_REPLY;
 }
 
+/* Sends m (and drops it), waits for the reply: EXIT_OK with *reply set, or what report_failure says. */
+static int call_reply(Client *c, sd_bus_message *m, sd_bus_message **reply)
+{
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r = sd_bus_call(c->bus, m, c->timeout_usec, &error, reply);
+
+        sd_bus_message_unref(m);
+        if (r < 0) {
+                int ret = report_failure(c, r, &error);
+                sd_bus_error_free(&error);
+                return ret;
+        }
+        return EXIT_OK;
+}
+
 static int new_merge(Client *c, const char *origin, uint64_t seq, const char *doc, sd_bus_message **ret)
 {
         sd_bus_message *m = NULL;
@@ -189,7 +224,6 @@ static int new_merge(Client *c, const char *origin, uint64_t seq, const char *do
 /* A call with string arguments whose reply is zero or more strings. */
 static int call_simple(Client *c, const char *method, const char *a, const char *b)
 {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus_message *m = NULL, *reply = NULL;
         const char *v;
         int r;
@@ -202,13 +236,9 @@ static int call_simple(Client *c, const char *method, const char *a, const char 
                 fprintf(stderr, "peer-call: building %s: %s\n", method, strerror(-r));
                 return EXIT_USAGE;
         }
-        r = sd_bus_call(c->bus, m, c->timeout_usec, &error, &reply);
-        sd_bus_message_unref(m);
-        if (r < 0) {
-                int ret = report_failure(c, r, &error);
-                sd_bus_error_free(&error);
+        int ret = call_reply(c, m, &reply);
+        if (ret != EXIT_OK)
                 return ret;
-        }
         fputs("ok", stdout);
         /* Every method of org.dlrd1.Peer answers with strings only. */
         while ((r = sd_bus_message_at_end(reply, false)) == 0 &&
@@ -225,9 +255,129 @@ static int call_simple(Client *c, const char *method, const char *a, const char 
         return EXIT_OK;
 }
 
-static int call_merge(Client *c, const char *origin, uint64_t seq, const char *doc)
+/* The handshake as dlrd's outbound side makes it: Challenge, the server's signature checked, then Hello
+ * signed with this client's key (unless only the challenge is asked for). */
+static int call_handshake(Client *c, const char *host, const char *vtep)
 {
         sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = NULL, *reply = NULL;
+        uint8_t nonce[HANDSHAKE_NONCE_LEN], theirs[HANDSHAKE_NONCE_LEN], sig[HOSTKEY_SIG_LEN];
+        const char *server, *key, *svtep;
+        const void *sn, *ss;
+        size_t sn_len = 0, ss_len = 0;
+        int r;
+
+        r = handshake_nonce(nonce);
+        if (r >= 0)
+                r = sd_bus_message_new_method_call(c->bus, &m, NULL, PEER_PATH, PEER_INTERFACE, "Challenge");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", host);
+        if (r >= 0)
+                r = sd_bus_message_append_array(m, 'y', nonce, sizeof nonce);
+        if (r >= 0)
+                r = sd_bus_call(c->bus, m, c->timeout_usec, &error, &reply);
+        m = sd_bus_message_unref(m);
+        if (r < 0) {
+                int ret = report_failure(c, r, &error);
+                sd_bus_error_free(&error);
+                return ret;
+        }
+        r = sd_bus_message_read(reply, "ss", &server, &key);
+        if (r >= 0)
+                r = sd_bus_message_read_array(reply, 'y', &sn, &sn_len);
+        if (r >= 0)
+                r = sd_bus_message_read_array(reply, 'y', &ss, &ss_len);
+        if (r < 0 || sn_len != HANDSHAKE_NONCE_LEN) {
+                fprintf(stderr, "peer-call: Challenge: unexpected reply\n");
+                sd_bus_message_unref(reply);
+                return EXIT_ERROR_REPLY;
+        }
+        memcpy(theirs, sn, sizeof theirs);
+        if (handshake_verify(key, HANDSHAKE_SERVER, host, server, nonce, theirs, ss, ss_len) < 0) {
+                printf("bad-signature: the answer to the challenge is not signed by %s\n", key);
+                sd_bus_message_unref(reply);
+                return EXIT_ERROR_REPLY;
+        }
+        if (!vtep) {
+                printf("ok %s %s\n", server, key);
+                sd_bus_message_unref(reply);
+                return EXIT_OK;
+        }
+        sd_bus_message_unref(reply);
+        reply = NULL;
+        r = handshake_sign(c->key, HANDSHAKE_CLIENT, host, server, nonce, theirs, sig);
+        if (r >= 0)
+                r = sd_bus_message_new_method_call(c->bus, &m, NULL, PEER_PATH, PEER_INTERFACE, "Hello");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "sss", host, vtep, hostkey_public(c->key));
+        if (r >= 0)
+                r = sd_bus_message_append_array(m, 'y', sig, sizeof sig);
+        if (r < 0) {
+                sd_bus_message_unref(m);
+                fprintf(stderr, "peer-call: building Hello: %s\n", strerror(-r));
+                return EXIT_USAGE;
+        }
+        int ret = call_reply(c, m, &reply);
+        if (ret != EXIT_OK)
+                return ret;
+        r = sd_bus_message_read(reply, "ss", &server, &svtep);
+        if (r >= 0)
+                printf("ok %s %s %s\n", server, svtep, hostkey_public(c->key));
+        sd_bus_message_unref(reply);
+        return r < 0 ? EXIT_ERROR_REPLY : EXIT_OK;
+}
+
+/* N silent connections to a unix socket: how many the other side closes within the time given. */
+static int flood(const char *path, uint64_t n, uint64_t seconds)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct pollfd *fds = calloc(n, sizeof(struct pollfd));
+        uint64_t opened = 0, closed = 0;
+        double t0 = now_sec();
+
+        if (!fds || strlen(path) >= sizeof sa.sun_path) {
+                free(fds);
+                return EXIT_USAGE;
+        }
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        for (uint64_t i = 0; i < n; i++) {
+                int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                fds[i] = (struct pollfd) { .fd = -1 };
+                if (fd < 0)
+                        continue;
+                if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
+                        close(fd);
+                        continue;
+                }
+                fds[i] = (struct pollfd) { .fd = fd, .events = POLLIN };
+                opened++;
+        }
+        while (closed < opened && now_sec() - t0 < (double) seconds) {
+                if (poll(fds, n, 200) <= 0)
+                        continue;
+                for (uint64_t i = 0; i < n; i++) {
+                        char buf[256];
+                        if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                                continue;
+                        ssize_t k = read(fds[i].fd, buf, sizeof buf);
+                        if (k > 0)
+                                continue; /* the server's side of the auth exchange, if any */
+                        close(fds[i].fd);
+                        fds[i].fd = -1;
+                        closed++;
+                }
+        }
+        printf("flood %" PRIu64 " opened=%" PRIu64 " closed=%" PRIu64 " seconds=%.1f\n", n, opened, closed,
+                now_sec() - t0);
+        for (uint64_t i = 0; i < n; i++)
+                if (fds[i].fd >= 0)
+                        close(fds[i].fd);
+        free(fds);
+        return EXIT_OK;
+}
+
+static int call_merge(Client *c, const char *origin, uint64_t seq, const char *doc)
+{
         sd_bus_message *m = NULL, *reply = NULL;
         int r;
 
@@ -236,13 +386,9 @@ static int call_merge(Client *c, const char *origin, uint64_t seq, const char *d
                 fprintf(stderr, "peer-call: building Merge: %s\n", strerror(-r));
                 return EXIT_USAGE;
         }
-        r = sd_bus_call(c->bus, m, c->timeout_usec, &error, &reply);
-        sd_bus_message_unref(m);
-        if (r < 0) {
-                int ret = report_failure(c, r, &error);
-                sd_bus_error_free(&error);
+        int ret = call_reply(c, m, &reply);
+        if (ret != EXIT_OK)
                 return ret;
-        }
         sd_bus_message_unref(reply);
         puts("ok");
         return EXIT_OK;
@@ -303,7 +449,6 @@ static int append_seen(sd_bus_message *m, const char *seen)
 
 static int call_put_state(Client *c, const char *origin, const char *seen, const char *doc)
 {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus_message *m = NULL, *reply = NULL;
         int r;
 
@@ -320,13 +465,9 @@ static int call_put_state(Client *c, const char *origin, const char *seen, const
                         r == -EINVAL ? "SEEN must be HOST=SEQ[,HOST=SEQ...] or -" : strerror(-r));
                 return EXIT_USAGE;
         }
-        r = sd_bus_call(c->bus, m, c->timeout_usec, &error, &reply);
-        sd_bus_message_unref(m);
-        if (r < 0) {
-                int ret = report_failure(c, r, &error);
-                sd_bus_error_free(&error);
+        int ret = call_reply(c, m, &reply);
+        if (ret != EXIT_OK)
                 return ret;
-        }
         sd_bus_message_unref(reply);
         puts("ok");
         return EXIT_OK;
@@ -381,7 +522,8 @@ static int call_burst(Client *c, uint64_t n, const char *origin, uint64_t seq, c
 
         for (; sent < n; sent++) {
                 sd_bus_message *m = NULL;
-                r = new_merge(c, origin, seq, doc, &m);
+                r = doc ? new_merge(c, origin, seq, doc, &m)
+                        : sd_bus_message_new_method_call(c->bus, &m, NULL, PEER_PATH, PEER_INTERFACE, "GetState");
                 if (r >= 0)
                         r = sd_bus_call_async(c->bus, NULL, m, on_burst_reply, &b, c->timeout_usec);
                 sd_bus_message_unref(m);
@@ -415,14 +557,48 @@ static int call_burst(Client *c, uint64_t n, const char *origin, uint64_t seq, c
         return ret;
 }
 
+/* Keeps the connection open, serving it, until PATH exists (a test's go-ahead) or SECONDS have passed. */
+static int wait_file(Client *c, const char *path, const char *seconds)
+{
+        uint64_t secs;
+        struct timespec t0, t;
+
+        if (parse_u64(seconds, 3600, &secs) < 0) {
+                fprintf(stderr, "peer-call: waitfile: SECONDS must be 0..3600, not '%s'\n", seconds);
+                return EXIT_USAGE;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+                if (access(path, F_OK) == 0) {
+                        puts("ok");
+                        return EXIT_OK;
+                }
+                clock_gettime(CLOCK_MONOTONIC, &t);
+                if ((uint64_t) (t.tv_sec - t0.tv_sec) >= secs) {
+                        printf("error timeout: %s did not appear in %s s\n", path, seconds);
+                        return EXIT_ERROR_REPLY;
+                }
+                int r = sd_bus_process(c->bus, NULL);
+                if (r == 0)
+                        r = sd_bus_wait(c->bus, 100000);
+                if (r < 0) {
+                        printf("disconnected: %s\n", strerror(-r));
+                        return EXIT_DISCONNECTED;
+                }
+        }
+}
+
 /* Runs the call at argv[*i], advancing *i past its arguments. Returns an exit status. */
 static int run_call(Client *c, int argc, char **argv, int *i)
 {
         const char *verb = argv[*i];
         int need = strcmp(verb, "hello") == 0 ? 2
+                : strcmp(verb, "challenge") == 0 ? 1
+                : strcmp(verb, "waitfile") == 0  ? 2
                 : strcmp(verb, "digest") == 0 || strcmp(verb, "state") == 0 || strcmp(verb, "status") == 0 ? 0
                 : strcmp(verb, "merge") == 0 || strcmp(verb, "putstate") == 0 ? 3
                 : strcmp(verb, "burst") == 0 ? 4
+                : strcmp(verb, "stateburst") == 0 ? 1
                 : -1;
         uint64_t seq = 0, n = 0;
         char *doc = NULL;
@@ -438,7 +614,11 @@ static int run_call(Client *c, int argc, char **argv, int *i)
         char **a = argv + *i + 1;
         *i += need + 1;
         if (strcmp(verb, "hello") == 0)
-                return call_simple(c, "Hello", a[0], a[1]);
+                return call_handshake(c, a[0], a[1]);
+        if (strcmp(verb, "challenge") == 0)
+                return call_handshake(c, a[0], NULL);
+        if (strcmp(verb, "waitfile") == 0)
+                return wait_file(c, a[0], a[1]);
         if (strcmp(verb, "digest") == 0)
                 return call_simple(c, "Digest", NULL, NULL);
         if (strcmp(verb, "state") == 0)
@@ -446,6 +626,13 @@ static int run_call(Client *c, int argc, char **argv, int *i)
         if (strcmp(verb, "status") == 0)
                 return call_status(c);
 
+        if (strcmp(verb, "stateburst") == 0) {
+                if (parse_u64(a[0], BURST_MAX, &n) < 0 || n == 0) {
+                        fprintf(stderr, "peer-call: stateburst: N must be 1..%lu, not '%s'\n", BURST_MAX, a[0]);
+                        return EXIT_USAGE;
+                }
+                return call_burst(c, n, NULL, 0, NULL);
+        }
         bool burst = strcmp(verb, "burst") == 0;
         if (burst && (parse_u64(a[0], BURST_MAX, &n) < 0 || n == 0)) {
                 fprintf(stderr, "peer-call: burst: N must be 1..%lu, not '%s'\n", BURST_MAX, a[0]);
@@ -482,20 +669,63 @@ int main(int argc, char *argv[])
                 usage(stdout);
                 return EXIT_OK;
         }
-        if (argc > 2 && strcmp(argv[1], "--timeout") == 0) {
-                uint64_t s;
-                if (parse_u64(argv[2], 3600, &s) < 0 || s == 0) {
-                        fprintf(stderr, "peer-call: --timeout wants 1..3600 seconds, not '%s'\n", argv[2]);
+        if (argc == 3 && strcmp(argv[1], "--genkey") == 0) {
+                r = hostkey_load_file(argv[2], &c.key);
+                if (r == -ENOENT) {
+                        r = hostkey_generate(&c.key);
+                        if (r >= 0)
+                                r = hostkey_save_file(c.key, argv[2]);
+                }
+                if (r < 0) {
+                        fprintf(stderr, "peer-call: --genkey %s: %s\n", argv[2], strerror(-r));
                         return EXIT_USAGE;
                 }
-                c.timeout_usec = s * 1000000;
-                i = 3;
+                puts(hostkey_public(c.key));
+                hostkey_free(c.key);
+                return EXIT_OK;
         }
-        if (argc - i < 2) {
-                usage(stderr);
+        if (argc == 5 && strcmp(argv[1], "--flood") == 0) {
+                uint64_t n, secs;
+                if (parse_u64(argv[3], 100000, &n) < 0 || n == 0 || parse_u64(argv[4], 3600, &secs) < 0) {
+                        usage(stderr);
+                        return EXIT_USAGE;
+                }
+                return flood(argv[2], n, secs);
+        }
+        /* Options before the address, or right after it (so that "ADDRESS --key FILE --hello ..." works). */
+        address = NULL;
+        while (i < argc) {
+                if (argc - i > 1 && strcmp(argv[i], "--timeout") == 0) {
+                        uint64_t s;
+                        if (parse_u64(argv[i + 1], 3600, &s) < 0 || s == 0) {
+                                fprintf(stderr, "peer-call: --timeout wants 1..3600 seconds, not '%s'\n", argv[i + 1]);
+                                return EXIT_USAGE;
+                        }
+                        c.timeout_usec = s * 1000000;
+                        i += 2;
+                } else if (argc - i > 1 && strcmp(argv[i], "--key") == 0) {
+                        hostkey_free(c.key);
+                        c.key = NULL;
+                        r = hostkey_load_file(argv[i + 1], &c.key);
+                        if (r < 0) {
+                                fprintf(stderr, "peer-call: --key %s: %s\n", argv[i + 1], strerror(-r));
+                                return EXIT_USAGE;
+                        }
+                        i += 2;
+                } else if (!address && argv[i][0] != '-')
+                        address = argv[i++];
+                else
+                        break;
+        }
+        if (!c.key && hostkey_generate(&c.key) < 0) {
+                fprintf(stderr, "peer-call: cannot make a key\n");
                 return EXIT_USAGE;
         }
-        address = argv[i++];
+        if (!address || i >= argc) {
+                usage(stderr);
+                hostkey_free(c.key);
+                return EXIT_USAGE;
+        }
         bool hello = strcmp(argv[i], "--hello") == 0;
         if (hello && argc - i < 3) {
                 usage(stderr);
@@ -527,5 +757,6 @@ int main(int argc, char *argv[])
         }
         sd_bus_flush_close_unref(c.bus);
         free(c.stdin_doc);
+        hostkey_free(c.key);
         return ret;
 }

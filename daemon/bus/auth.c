@@ -1,11 +1,9 @@
-/* Authorisation of the changing methods: the privilege check, and polkit asked asynchronously with the method
- * call dispatched again once it has answered (the way systemd's bus_verify_polkit_async works). */
+/* Authorisation of the changing methods: root as the bus vouches for it, or polkit, asked asynchronously with
+ * the method call dispatched again once it has answered (the way systemd's bus_verify_polkit_async works). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <linux/capability.h>
 
 #include "bus/auth.h"
 #include "shared/cleanup.h"
@@ -94,19 +92,23 @@ static int query_add_waiter(AuthQuery *q, sd_bus_message *msg)
         return 0;
 }
 
-/* Root, or CAP_NET_ADMIN in the caller's effective set. The uid comes from the bus; the capabilities from
- * /proc, which may not show the caller: then only the uid counts. */
-static bool sender_privileged(sd_bus_message *msg)
+int bus_sender_is_root(sd_bus_message *msg)
 {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         uid_t euid;
+        int r;
 
-        if (sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID, &creds) >= 0 &&
-                        sd_bus_creds_get_euid(creds, &euid) >= 0 && euid == 0)
-                return true;
-        creds = sd_bus_creds_unref(creds);
-        return sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EFFECTIVE_CAPS | SD_BUS_CREDS_AUGMENT, &creds) >= 0 &&
-                sd_bus_creds_has_effective_cap(creds, CAP_NET_ADMIN) > 0;
+        /* SD_BUS_CREDS_EUID alone, without SD_BUS_CREDS_AUGMENT: what dbus-daemon answers to
+         * GetConnectionCredentials (UnixUserID, from SO_PEERCRED when the caller connected), never what /proc
+         * shows of the process now. That may have exec'd, changed uid or entered a user namespace of its own
+         * since, where it holds every capability. */
+        r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID, &creds);
+        if (r < 0)
+                return r;
+        r = sd_bus_creds_get_euid(creds, &euid);
+        if (r < 0)
+                return r;
+        return euid == 0;
 }
 
 /* Turns polkit's answer (or its absence) into the query's result. */
@@ -116,10 +118,14 @@ static void query_set_result(AuthQuery *q, sd_bus_message *reply)
         int authorized = 0, challenge = 0, r;
 
         if (e) {
-                if (sd_bus_error_has_name(e, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
-                                sd_bus_error_has_name(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
+                /* The call may start polkit (it is bus-activated), so an owner that is merely not running yet
+                 * is not "absent": only a name the bus cannot activate at all means polkit is not installed.
+                 * Any other failure (it could not be started, it did not answer) refuses too, and is worth a
+                 * line in the log. */
+                if (sd_bus_error_has_name(e, SD_BUS_ERROR_SERVICE_UNKNOWN))
                         q->result = sd_bus_error_set(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
-                                "changing dlrd's configuration needs root or CAP_NET_ADMIN");
+                                "changing dlrd's configuration needs root, or polkit's " DLRD_POLKIT_ACTION_MANAGE
+                                " (polkit is not installed)");
                 else {
                         log_warning("Asking polkit about %s for %s: %s", q->action, q->sender,
                                 e->message ? e->message : e->name);
@@ -189,6 +195,9 @@ static int query_start(AuthQuery *q, sd_bus_message *msg)
 
         r = sd_bus_message_new_method_call(q->bus, &call, POLKIT_NAME, POLKIT_PATH, POLKIT_INTERFACE,
                 "CheckAuthorization");
+        /* sd-bus's default, said out loud: polkitd is started on demand, and this call is what starts it. */
+        if (r >= 0)
+                r = sd_bus_message_set_auto_start(call, true);
         if (r >= 0)
                 /* subject (system-bus-name: the caller's unique name), action, details, flags, cancellation id */
                 r = sd_bus_message_append(call, "(sa{sv})sa{ss}us", "system-bus-name", 1, "name", "s", q->sender,
@@ -222,11 +231,15 @@ int bus_check_privileged(sd_bus_message *msg, sd_bus_error *error)
                 }
         }
 
-        if (sender_privileged(msg))
+        r = bus_sender_is_root(msg);
+        if (r > 0)
                 return 1;
+        if (r < 0)
+                /* Whoever the bus cannot name (it has disconnected, say) is not root. */
+                log_debug_errno(r, "Credentials of %s: %m", sender ? sender : "the peer");
         if (!sender)
                 return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
-                        "changing dlrd's configuration needs root or CAP_NET_ADMIN");
+                        "changing dlrd's configuration needs root, or polkit's " DLRD_POLKIT_ACTION_MANAGE);
 
         q = calloc(1, sizeof(AuthQuery));
         if (!q)

@@ -5,6 +5,7 @@
 
 #include "bus-internal.h"
 #include "bus/auth.h"
+#include "peer/hostkey.h"
 #include "peer/peer.h"
 #include "shared/array.h"
 #include "shared/cleanup.h"
@@ -215,13 +216,14 @@ static int method_add_routes(sd_bus_message *msg, void *userdata, sd_bus_error *
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+/* A read, open to everyone; only root sees the members' addresses whole (state/redact.h). */
 static int method_export(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         Manager *m = userdata;
         _cleanup_free_ char *json = NULL;
         int r;
 
-        r = manager_export(m, &json);
+        r = manager_export(m, bus_sender_is_root(msg) <= 0, &json);
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(msg, "s", json);
@@ -303,6 +305,24 @@ static const StringsMethod strings_methods[] = {
         { "SetDefaultAction", 2, .call.two = manager_set_default_action },
 };
 
+/* AddPeer with the host's public key given up front, so that it is pinned before first contact. */
+static int method_add_peer_with_key(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        const char *host, *vtep, *address, *key;
+        DlrError e = {};
+        int r;
+
+        CHECK_PRIVILEGED(msg, error);
+        r = sd_bus_message_read(msg, "ssss", &host, &vtep, &address, &key);
+        if (r < 0)
+                return r;
+        r = manager_add_peer_with_key(m, host, vtep, address, key, &e);
+        if (r < 0)
+                return bus_reply_error(msg, &e);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
 static int method_strings(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         Manager *m = userdata;
@@ -328,6 +348,17 @@ static int method_strings(sd_bus_message *msg, void *userdata, sd_bus_error *err
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+/* Property getters see only the reply; the call they answer (Get, GetAll) is the bus's current message.
+ * Anything else (no call being dispatched) counts as not root. */
+static bool current_caller_is_root(sd_bus *bus)
+{
+        sd_bus_message *call = sd_bus_get_current_message(bus);
+        uint8_t type;
+
+        return call && sd_bus_message_get_type(call, &type) >= 0 && type == SD_BUS_MESSAGE_METHOD_CALL &&
+                bus_sender_is_root(call) > 0;
+}
+
 static int property_get(sd_bus *bus, const char *path, const char *iface, const char *property,
                 sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
@@ -344,9 +375,11 @@ static int property_get(sd_bus *bus, const char *path, const char *iface, const 
         if (streq(property, "Digest"))
                 return sd_bus_message_append(reply, "s", manager_digest(m));
         if (streq(property, "Peers"))
-                return peers_append_property(m->peers, reply);
+                return peers_append_property(m->peers, !current_caller_is_root(bus), reply);
         if (streq(property, "PeerDigests"))
                 return peers_append_digests(m->peers, reply);
+        if (streq(property, "PublicKey"))
+                return sd_bus_message_append(reply, "s", hostkey_public(m->hostkey));
         return -ENOENT;
 }
 
@@ -357,8 +390,10 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("Uplink", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Generation", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Digest", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
-        SD_BUS_PROPERTY("Peers", "a(ssb)", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        /* Only invalidated: a signal carrying the value would show every listener root's view of it. */
+        SD_BUS_PROPERTY("Peers", "a(ssb)", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_PROPERTY("PeerDigests", "a(ss)", property_get, 0, 0),
+        SD_BUS_PROPERTY("PublicKey", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_NAMES("CreateRouter", "su", SD_BUS_PARAM(name) SD_BUS_PARAM(table), "o",
                 SD_BUS_PARAM(router), method_create_router, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("DeleteRouter", "s", SD_BUS_PARAM(name), "", , method_strings,
@@ -387,6 +422,9 @@ static const sd_bus_vtable manager_vtable[] = {
                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("AddPeer", "sss", SD_BUS_PARAM(host) SD_BUS_PARAM(vtep) SD_BUS_PARAM(bus_address), "",
                 , method_strings, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("AddPeerWithKey", "ssss",
+                SD_BUS_PARAM(host) SD_BUS_PARAM(vtep) SD_BUS_PARAM(bus_address) SD_BUS_PARAM(public_key), "", ,
+                method_add_peer_with_key, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("RemovePeer", "s", SD_BUS_PARAM(host), "", , method_strings,
                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("AddRule", "ssa{sv}", SD_BUS_PARAM(router) SD_BUS_PARAM(name) SD_BUS_PARAM(rule),

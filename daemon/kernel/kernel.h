@@ -20,7 +20,8 @@ typedef struct KLink {
         char slave_kind[16]; /* IFLA_INFO_SLAVE_KIND, "bridge" for a bridge port */
         char alias[128];
         int master;
-        int link; /* lower device (vlan) */
+        int link; /* lower device (vlan); a veth's peer */
+        bool link_other_netns; /* IFLA_LINK_NETNSID: link is an ifindex of another namespace */
         unsigned mtu;
         unsigned flags;
         uint8_t mac[6];

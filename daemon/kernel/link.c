@@ -183,6 +183,9 @@ static int link_cb(const struct nlmsghdr *h, void *userdata)
                         if (len >= 4)
                                 k.link = (int) mnl_attr_get_u32(a);
                         break;
+                case IFLA_LINK_NETNSID:
+                        k.link_other_netns = true;
+                        break;
                 case IFLA_ADDRESS:
                         if (len == 6) {
                                 memcpy(k.mac, mnl_attr_get_payload(a), 6);

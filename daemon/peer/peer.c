@@ -12,6 +12,7 @@
 #include <systemd/sd-event.h>
 #include <systemd/sd-id128.h>
 
+#include "hostkey.h"
 #include "manager.h"
 #include "peer.h"
 #include "seen.h"
@@ -20,6 +21,7 @@
 #include "shared/time.h"
 #include "state/json.h"
 #include "state/peer-address.h"
+#include "state/redact.h"
 
 #define USEC_PER_SEC 1000000ULL
 #define PEER_PATH "/org/dlrd1"
@@ -30,8 +32,18 @@
 #define BACKOFF_MIN_MSEC 100u
 #define BACKOFF_MAX_MSEC 10000u
 #define INBOUND_MAX 256u
+/* Connections that have not proved membership yet, in all and per uid: over either cap the oldest such
+ * connection is closed to make room; each gets HELLO_TIMEOUT_USEC to prove it. */
+#define UNPROVEN_MAX 32u
+#define UNPROVEN_PER_UID_MAX 8u
 #define CALL_TIMEOUT_USEC (300 * USEC_PER_SEC)
 #define HELLO_TIMEOUT_USEC (10 * USEC_PER_SEC)
+/* accept() failing for lack of descriptors or memory: the socket stays readable, so listening pauses. */
+#define ACCEPT_PAUSE_USEC (1 * USEC_PER_SEC)
+/* Pushes waiting to be written to one peer: beyond this it gets the next whole-state exchange instead. */
+#define PUSH_QUEUE_MAX 1024u
+/* A removed member is sent the state that says so, and then closed, within this time. */
+#define FAREWELL_USEC (5 * USEC_PER_SEC)
 /* Per inbound connection: calls and bytes a peer may send, as token buckets (burst, refill per second). */
 #define RATE_CALLS_PER_SEC_DEFAULT 2000u /* --peer-rate; the burst is twice the rate */
 #define RATE_BYTES_BURST (512.0 * 1024 * 1024)
@@ -44,7 +56,17 @@ typedef struct PeerConn {
         char *host;    /* outbound: the member; inbound: as its Hello said */
         char *address; /* outbound only */
         bool outbound;
-        bool ready;    /* Hello answered */
+        bool ready;    /* outbound: Hello answered; inbound: the peer proved who it is */
+        bool doomed;   /* closed and freed at the next turn of the loop, never inside a callback of its own */
+        bool farewell; /* outbound to a removed member: its last state is on the way */
+        uint8_t nonce_mine[HANDSHAKE_NONCE_LEN], nonce_theirs[HANDSHAKE_NONCE_LEN];
+        bool challenged;      /* inbound: Challenge answered, Hello may follow */
+        char *claimed;        /* inbound: the host its Challenge named */
+        char *key;            /* inbound: the key it proved */
+        bool joining;         /* inbound: accepted as the first member of a host that had none */
+        uid_t uid;            /* inbound: who connected (SO_PEERCRED) */
+        uint64_t accepted;    /* inbound: when (monotonic), to find the oldest unproven one */
+        sd_event_source *deadline; /* inbound: closes it unless it proves membership in time */
         bool syncing, sync_again;
         unsigned backoff_ms;
         sd_event_source *retry;
@@ -76,6 +98,10 @@ struct Peers {
         SeenVec seen;     /* newest change merged from each host, by push or state exchange */
         uint64_t own_seq; /* newest change of this host's own that was sent out */
         uint64_t full_exchanges;
+        size_t last_state_len; /* bytes of the last whole state built for a peer: what the next one costs */
+        sd_event_source *reaper;        /* frees doomed connections */
+        sd_event_source *accept_resume; /* listening paused after accept() ran out of descriptors */
+        uint64_t evict_logged; /* when the last "closing the oldest" was logged */
 };
 
 static uint64_t realtime_usec(void)
@@ -110,6 +136,8 @@ static int seen_merge(Peers *p, const SeenVec *theirs)
         for (size_t i = 0; i < theirs->n; i++) {
                 if (streq(theirs->v[i].host, p->m->host_id))
                         p->own_seq = MAX(p->own_seq, theirs->v[i].seq);
+                else if (!config_find_member(p->m->config, theirs->v[i].host))
+                        continue; /* a vector names members only: nothing else is kept or passed on */
                 else if (seen_raise(&p->seen, theirs->v[i].host, theirs->v[i].seq) < 0)
                         return -ENOMEM;
         }
@@ -127,8 +155,10 @@ static void conn_forget_suspicion(PeerConn *c)
 
 static void conn_close_bus(PeerConn *c)
 {
+        /* No flush: a peer that does not read (stopped, or an ssh still authenticating) must not hold up the
+         * loop; what was queued is lost, and the next connection starts with a whole-state exchange. */
         if (c->bus) {
-                sd_bus_flush_close_unref(c->bus);
+                sd_bus_close_unref(c->bus);
                 c->bus = NULL;
         }
         c->ready = c->syncing = c->sync_again = false;
@@ -145,8 +175,11 @@ static PeerConn *conn_free(PeerConn *c)
         conn_close_bus(c);
         sd_event_source_disable_unref(c->retry);
         sd_event_source_disable_unref(c->recheck);
+        sd_event_source_disable_unref(c->deadline);
         free(c->host);
         free(c->address);
+        free(c->claimed);
+        free(c->key);
         free(c);
         return NULL;
 }
@@ -172,6 +205,36 @@ static int peers_add_conn(Peers *p, PeerConn *c)
         return 0;
 }
 
+static int on_reap(sd_event_source *s, void *userdata)
+{
+        Peers *p = userdata;
+
+        for (size_t i = 0; i < p->n_conns;)
+                if (p->conns[i]->doomed)
+                        peers_remove_conn(p, p->conns[i]);
+                else
+                        i++;
+        return 0;
+}
+
+/* Closing a connection from one of its own callbacks (a handler, a reply, its Disconnected signal) would
+ * free what sd-bus is still using: it is closed at the next turn of the loop, and ignored until then. */
+static void conn_doom(PeerConn *c)
+{
+        Peers *p = c->peers;
+
+        if (c->doomed)
+                return;
+        c->doomed = true;
+        c->ready = false;
+        if (c->retry)
+                (void) sd_event_source_set_enabled(c->retry, SD_EVENT_OFF);
+        if (p->reaper)
+                (void) sd_event_source_set_enabled(p->reaper, SD_EVENT_ONESHOT);
+        else if (sd_event_add_defer(p->m->event, &p->reaper, on_reap, p) < 0)
+                log_oom(); /* reaped with the next one */
+}
+
 static void emit_peers_changed(Peers *p)
 {
         if (p->m->bus)
@@ -182,6 +245,7 @@ static void emit_peers_changed(Peers *p)
 
 static int conn_connect(PeerConn *c);
 static void conn_sync(PeerConn *c);
+static bool conn_still_member(PeerConn *c);
 static int on_recheck(sd_event_source *s, uint64_t usec, void *userdata);
 
 static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
@@ -214,6 +278,12 @@ static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *er
         PeerConn *c = userdata;
         Peers *p = c->peers;
 
+        if (c->doomed)
+                return 0;
+        if (c->farewell) {
+                conn_doom(c);
+                return 0;
+        }
         if (c->outbound) {
                 conn_schedule_retry(c);
                 return 0;
@@ -223,9 +293,43 @@ static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *er
                         c->host ? c->host : "?", (unsigned long long) c->refused);
         if (c->host)
                 log_info("peer=%s: inbound connection closed", c->host);
-        peers_remove_conn(p, c);
+        conn_doom(c);
         emit_peers_changed(p);
         return 0;
+}
+
+static int on_hello_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error);
+static int on_challenge_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error);
+
+static int call_challenge(sd_bus *b, PeerConn *c)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(b, &call, NULL, PEER_PATH, DLRD_PEER_INTERFACE, "Challenge");
+        if (r >= 0)
+                r = sd_bus_message_append(call, "s", c->peers->m->host_id);
+        if (r >= 0)
+                r = sd_bus_message_append_array(call, 'y', c->nonce_mine, HANDSHAKE_NONCE_LEN);
+        if (r >= 0)
+                r = sd_bus_call_async(b, NULL, call, on_challenge_reply, c, HELLO_TIMEOUT_USEC);
+        return r;
+}
+
+static int call_hello(PeerConn *c, const uint8_t sig[HOSTKEY_SIG_LEN])
+{
+        Manager *m = c->peers->m;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(c->bus, &call, NULL, PEER_PATH, DLRD_PEER_INTERFACE, "Hello");
+        if (r >= 0)
+                r = sd_bus_message_append(call, "sss", m->host_id, m->vtep, hostkey_public(m->hostkey));
+        if (r >= 0)
+                r = sd_bus_message_append_array(call, 'y', sig, HOSTKEY_SIG_LEN);
+        if (r >= 0)
+                r = sd_bus_call_async(c->bus, NULL, call, on_hello_reply, c, HELLO_TIMEOUT_USEC);
+        return r;
 }
 
 static int on_hello_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
@@ -234,6 +338,8 @@ static int on_hello_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         const sd_bus_error *e = sd_bus_message_get_error(reply);
         const char *host, *vtep;
 
+        if (c->doomed)
+                return 0;
         if (e) {
                 log_warning("peer=%s: Hello refused: %s", c->host, e->message ? e->message : e->name);
                 conn_schedule_retry(c);
@@ -250,6 +356,75 @@ static int on_hello_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         log_info("peer=%s: connected", c->host);
         emit_peers_changed(c->peers);
         conn_sync(c);
+        return 0;
+}
+
+/* The server's half of the handshake: it must be the member this connection was made for, holding the key
+ * pinned for it; with none pinned yet, this first contact through the member's address pins the one it
+ * proved. Then this host proves itself the same way. */
+static int on_challenge_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        PeerConn *c = userdata;
+        Manager *m = c->peers->m;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        const char *host, *key;
+        const void *nonce, *sig;
+        size_t nonce_len, sig_len;
+        uint8_t mysig[HOSTKEY_SIG_LEN];
+        int r;
+
+        if (c->doomed)
+                return 0;
+        if (e) {
+                log_warning("peer=%s: Challenge refused: %s", c->host, e->message ? e->message : e->name);
+                conn_schedule_retry(c);
+                return 0;
+        }
+        r = sd_bus_message_read(reply, "ss", &host, &key);
+        if (r >= 0)
+                r = sd_bus_message_read_array(reply, 'y', &nonce, &nonce_len);
+        if (r >= 0)
+                r = sd_bus_message_read_array(reply, 'y', &sig, &sig_len);
+        if (r < 0 || nonce_len != HANDSHAKE_NONCE_LEN || hostkey_public_check(key) < 0) {
+                log_warning("peer=%s: malformed answer to the challenge; not using it", c->host);
+                conn_schedule_retry(c);
+                return 0;
+        }
+        if (!streq(host, c->host)) {
+                log_warning("peer=%s: the host at %s says it is %s; not using it", c->host, c->address, host);
+                conn_schedule_retry(c);
+                return 0;
+        }
+        const Member *mb = config_find_member(m->config, c->host);
+        if (!mb || !streq(mb->address, c->address)) {
+                conn_doom(c); /* no longer a member there: peers_update_members makes what is due */
+                return 0;
+        }
+        if (mb->key[0] && !streq(mb->key, key)) {
+                log_warning("peer=%s: presents key %s, but %s is pinned for it; not using it", c->host, key, mb->key);
+                conn_schedule_retry(c);
+                return 0;
+        }
+        memcpy(c->nonce_theirs, nonce, HANDSHAKE_NONCE_LEN);
+        if (handshake_verify(key, HANDSHAKE_SERVER, m->host_id, c->host, c->nonce_mine, c->nonce_theirs, sig,
+                            sig_len) < 0) {
+                log_warning("peer=%s: its answer to the challenge is not signed by key %s; not using it", c->host, key);
+                conn_schedule_retry(c);
+                return 0;
+        }
+        if (!mb->key[0] && manager_pin_key(m, c->host, key) < 0) {
+                conn_schedule_retry(c);
+                return 0;
+        }
+        if (c->doomed) /* pinning changed the membership */
+                return 0;
+        r = handshake_sign(m->hostkey, HANDSHAKE_CLIENT, m->host_id, c->host, c->nonce_mine, c->nonce_theirs, mysig);
+        if (r >= 0)
+                r = call_hello(c, mysig);
+        if (r < 0) {
+                log_warning("peer=%s: sending Hello: %s", c->host, strerror(-r));
+                conn_schedule_retry(c);
+        }
         return 0;
 }
 
@@ -277,8 +452,9 @@ static int conn_connect(PeerConn *c)
                 r = sd_bus_match_signal(b, NULL, "org.freedesktop.DBus.Local", "/org/freedesktop/DBus/Local",
                         "org.freedesktop.DBus.Local", "Disconnected", on_disconnected, c);
         if (r >= 0)
-                r = sd_bus_call_method_async(b, NULL, NULL, PEER_PATH, DLRD_PEER_INTERFACE, "Hello", on_hello_reply, c,
-                        "ss", m->host_id, m->vtep);
+                r = handshake_nonce(c->nonce_mine);
+        if (r >= 0)
+                r = call_challenge(b, c);
         if (r < 0) {
                 if (c->backoff_ms == 0 || c->backoff_ms >= BACKOFF_MAX_MSEC)
                         log_debug("peer=%s: connecting to %s: %s", c->host, c->address, strerror(-r));
@@ -304,6 +480,9 @@ static int on_push_state_reply(sd_bus_message *reply, void *userdata, sd_bus_err
 {
         PeerConn *c = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        if (c->doomed)
+                return 0;
 
         if (e)
                 log_warning("peer=%s: sending our state: %s", c->host, e->message ? e->message : e->name);
@@ -349,6 +528,8 @@ static int on_state_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         const char *doc;
         DlrError de = {};
 
+        if (c->doomed)
+                return 0;
         if (e || sd_bus_message_read(reply, "s", &doc) < 0) {
                 log_warning("peer=%s: fetching its state: %s", c->host, e && e->message ? e->message : "bad reply");
                 seen_clear(&c->pulling);
@@ -360,6 +541,8 @@ static int on_state_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         else if (seen_merge(p, &c->pulling) < 0)
                 log_oom();
         seen_clear(&c->pulling);
+        if (c->doomed) /* the state it sent removed it, or this host */
+                return 0;
 
         /* Whatever it lacks, it takes from ours the same way. */
         if (conn_put_state(c, on_push_state_reply) < 0)
@@ -375,6 +558,9 @@ static int on_status_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         const sd_bus_error *e = sd_bus_message_get_error(reply);
         const char *digest;
         SeenVec theirs = {}, mine = {};
+
+        if (c->doomed)
+                return 0;
 
         if (e || sd_bus_message_read(reply, "s", &digest) < 0 || seen_read(reply, &theirs) < 0) {
                 if (e)
@@ -459,6 +645,9 @@ static int on_push_reply(sd_bus_message *reply, void *userdata, sd_bus_error *re
         PeerConn *c = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
 
+        if (c->doomed)
+                return 0;
+
         if (e) {
                 /* The peer missed this change: whole states are exchanged next. */
                 log_warning("peer=%s: change not taken: %s", c->host, e->message ? e->message : e->name);
@@ -475,10 +664,13 @@ void peers_broadcast(Peers *p, const char *doc, uint64_t seq)
         p->own_seq = MAX(p->own_seq, seq);
         for (size_t i = 0; i < p->n_conns; i++) {
                 PeerConn *c = p->conns[i];
-                if (!c->outbound)
+                uint64_t queued = 0;
+                if (!c->outbound || c->doomed || c->farewell)
                         continue;
-                /* Not connected, or a whole-state exchange pending: that exchange carries this change. */
-                if (!c->ready || c->need_full) {
+                /* Not connected, a whole-state exchange pending, or a peer that does not read what it is sent:
+                 * the next exchange carries this change, and nothing queues without bound. */
+                if (!c->ready || c->need_full || (sd_bus_get_n_queued_write(c->bus, &queued) >= 0 &&
+                                                         queued >= PUSH_QUEUE_MAX)) {
                         c->need_full = true;
                         continue;
                 }
@@ -493,14 +685,14 @@ void peers_broadcast(Peers *p, const char *doc, uint64_t seq)
 void peers_sync_all(Peers *p)
 {
         for (size_t i = 0; p && i < p->n_conns; i++)
-                if (p->conns[i]->outbound)
+                if (p->conns[i]->outbound && !p->conns[i]->doomed && !p->conns[i]->farewell)
                         conn_sync(p->conns[i]);
 }
 
 void peers_resync_all(Peers *p)
 {
         for (size_t i = 0; p && i < p->n_conns; i++)
-                if (p->conns[i]->outbound) {
+                if (p->conns[i]->outbound && !p->conns[i]->doomed && !p->conns[i]->farewell) {
                         p->conns[i]->need_full = true;
                         conn_sync(p->conns[i]);
                 }
@@ -509,9 +701,37 @@ void peers_resync_all(Peers *p)
 static PeerConn *find_outbound(Peers *p, const char *host)
 {
         for (size_t i = 0; i < p->n_conns; i++)
-                if (p->conns[i]->outbound && streq(p->conns[i]->host, host))
+                if (p->conns[i]->outbound && !p->conns[i]->doomed && !p->conns[i]->farewell &&
+                                streq(p->conns[i]->host, host))
                         return p->conns[i];
         return NULL;
+}
+
+static int on_farewell_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        conn_doom(userdata);
+        return 0;
+}
+
+static int on_farewell_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        conn_doom(userdata);
+        return 0;
+}
+
+/* A member that was removed is told so before its connection goes: the whole state, with the tombstone of
+ * its own record, is its last message from this host (pushes may be waiting behind a whole-state exchange).
+ * It gets FAREWELL_USEC to take it. */
+static void conn_farewell(PeerConn *c)
+{
+        Peers *p = c->peers;
+
+        c->farewell = true;
+        c->retry = sd_event_source_disable_unref(c->retry);
+        if (!c->ready || conn_put_state(c, on_farewell_reply) < 0 ||
+                        sd_event_add_time(p->m->event, &c->retry, CLOCK_MONOTONIC, mono_usec() + FAREWELL_USEC, 10000,
+                                on_farewell_timeout, c) < 0)
+                conn_doom(c);
 }
 
 void peers_update_members(Peers *p)
@@ -522,19 +742,32 @@ void peers_update_members(Peers *p)
         if (!p)
                 return;
         cfg = p->m->config;
-        /* Drop connections to hosts that left or moved. */
-        for (size_t i = 0; i < p->n_conns;) {
+        /* Drop connections to hosts that left or moved, and those of hosts that no longer prove membership. */
+        for (size_t i = 0; i < p->n_conns; i++) {
                 PeerConn *c = p->conns[i];
-                const Member *mb = c->outbound ? config_find_member(cfg, c->host) : NULL;
-                if (c->outbound && (!mb || !streq(mb->address, c->address) || streq(c->host, p->m->host_id))) {
-                        log_info("peer=%s: no longer a member at %s", c->host, c->address);
-                        peers_remove_conn(p, c);
-                        changed = true;
+                if (c->doomed || c->farewell)
+                        continue;
+                if (!c->outbound) {
+                        if (c->ready && !conn_still_member(c)) {
+                                log_info("peer=%s: closing its inbound connection: no longer a member", c->host);
+                                conn_doom(c);
+                                changed = true;
+                        }
                         continue;
                 }
-                i++;
+                const Member *mb = config_find_member(cfg, c->host);
+                if (!mb || !streq(mb->address, c->address) || streq(c->host, p->m->host_id) ||
+                                manager_removed(p->m)) {
+                        log_info("peer=%s: no longer a member at %s", c->host, c->address);
+                        if (!mb && config_find_tomb(cfg, TOMB_MEMBER, "", c->host))
+                                conn_farewell(c);
+                        else
+                                conn_doom(c);
+                        changed = true;
+                }
         }
-        for (size_t i = 0; i < cfg->n_members; i++) {
+        /* A host that was removed connects to nobody: its members connect to it when they add it again. */
+        for (size_t i = 0; !manager_removed(p->m) && i < cfg->n_members; i++) {
                 const Member *mb = cfg->members[i];
                 if (streq(mb->host, p->m->host_id) || find_outbound(p, mb->host))
                         continue;
@@ -556,36 +789,40 @@ void peers_update_members(Peers *p)
 }
 
 /* One entry per member but this host: (host, address, connected) or, with digests, (host, last digest). */
-static int append_members(Peers *p, sd_bus_message *reply, bool digests)
+static int append_members(Peers *p, sd_bus_message *reply, bool digests, bool redacted)
 {
         int r = sd_bus_message_open_container(reply, 'a', digests ? "(ss)" : "(ssb)");
         if (r < 0)
                 return r;
         for (size_t i = 0; p && i < p->m->config->n_members; i++) {
                 const Member *mb = p->m->config->members[i];
+                _cleanup_free_ char *shown = NULL;
                 if (streq(mb->host, p->m->host_id))
                         continue;
                 const PeerConn *out = find_outbound(p, mb->host);
                 bool up = false;
                 for (size_t j = 0; j < p->n_conns; j++)
-                        if (p->conns[j]->ready && p->conns[j]->host && streq(p->conns[j]->host, mb->host))
+                        if (p->conns[j]->ready && !p->conns[j]->farewell && p->conns[j]->host &&
+                                        streq(p->conns[j]->host, mb->host))
                                 up = true;
+                if (!digests && redacted && peer_address_redact(mb->address, &shown) < 0)
+                        return -ENOMEM;
                 r = digests ? sd_bus_message_append(reply, "(ss)", mb->host, out && out->ready ? out->digest : "")
-                            : sd_bus_message_append(reply, "(ssb)", mb->host, mb->address, up);
+                            : sd_bus_message_append(reply, "(ssb)", mb->host, shown ? shown : mb->address, up);
                 if (r < 0)
                         return r;
         }
         return sd_bus_message_close_container(reply);
 }
 
-int peers_append_property(Peers *p, sd_bus_message *reply)
+int peers_append_property(Peers *p, bool redacted, sd_bus_message *reply)
 {
-        return append_members(p, reply, false);
+        return append_members(p, reply, false, redacted);
 }
 
 int peers_append_digests(Peers *p, sd_bus_message *reply)
 {
-        return append_members(p, reply, true);
+        return append_members(p, reply, true, false);
 }
 
 uint64_t peers_confirmed_before(Peers *p)
@@ -640,38 +877,148 @@ static int check_call(sd_bus_message *msg, PeerConn *c, size_t bytes, bool need_
                 }
                 return sd_bus_error_set(error, PEER_ERROR_LIMIT, "too many calls or bytes from this peer; retry later");
         }
-        if (need_hello && !c->host)
-                return sd_bus_error_set(error, "org.dlrd1.Error.InvalidArgument", "call Hello first");
+        if (need_hello && !c->ready)
+                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
+                        "prove membership first: Challenge, then Hello");
+        if (need_hello && !conn_still_member(c)) {
+                conn_doom(c);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "%s is no longer a member", c->host);
+        }
         return 0;
 }
 
-static int method_hello(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+/* Whether an inbound connection still speaks for a member: the host it proved is one, with the key it
+ * proved; or it joined this host, which still has no other member (it becomes one with its first state). */
+static bool joinable(const Peers *p)
+{
+        const Config *cfg = p->m->config;
+        return !manager_removed(p->m) &&
+                (cfg->n_members == 0 || (cfg->n_members == 1 && streq(cfg->members[0]->host, p->m->host_id)));
+}
+
+static bool conn_still_member(PeerConn *c)
+{
+        const Member *mb = config_find_member(c->peers->m->config, c->host);
+
+        if (mb && mb->key[0] && streq(mb->key, c->key)) {
+                c->joining = false;
+                return true;
+        }
+        return c->joining && !mb && joinable(c->peers);
+}
+
+/* The first half of the handshake: this host proves who it is by signing the client's nonce with its own,
+ * which the client must sign back in Hello. One per connection. */
+static int method_challenge(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         PeerConn *c = userdata;
         Manager *m = c->peers->m;
-        const char *host, *vtep;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        uint8_t sig[HOSTKEY_SIG_LEN];
+        const char *host;
+        const void *nonce;
+        size_t nonce_len;
         int r;
 
         r = check_call(msg, c, 0, false, error);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read(msg, "ss", &host, &vtep);
+        r = sd_bus_message_read(msg, "s", &host);
+        if (r >= 0)
+                r = sd_bus_message_read_array(msg, 'y', &nonce, &nonce_len);
         if (r < 0)
                 return r;
-        if (dlr_name_check(host) < 0)
-                return sd_bus_error_set(error, "org.dlrd1.Error.InvalidArgument", "invalid host id");
+        if (c->challenged)
+                return sd_bus_error_set(error, "org.dlrd1.Error.InvalidArgument", "one Challenge per connection");
+        if (dlr_name_check(host) < 0 || nonce_len != HANDSHAKE_NONCE_LEN)
+                return sd_bus_error_set(error, "org.dlrd1.Error.InvalidArgument",
+                        "expected a host id and a 32-byte nonce");
         if (streq(host, m->host_id))
                 return sd_bus_error_setf(error, "org.dlrd1.Error.Conflict", "this host is %s too", host);
-        if (c->host && !streq(c->host, host))
+        c->claimed = strdup(host);
+        if (!c->claimed)
+                return -ENOMEM;
+        memcpy(c->nonce_theirs, nonce, HANDSHAKE_NONCE_LEN);
+        r = handshake_nonce(c->nonce_mine);
+        if (r >= 0)
+                r = handshake_sign(m->hostkey, HANDSHAKE_SERVER, host, m->host_id, c->nonce_theirs, c->nonce_mine, sig);
+        if (r < 0)
+                return r;
+        c->challenged = true;
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "ss", m->host_id, hostkey_public(m->hostkey));
+        if (r >= 0)
+                r = sd_bus_message_append_array(reply, 'y', c->nonce_mine, HANDSHAKE_NONCE_LEN);
+        if (r >= 0)
+                r = sd_bus_message_append_array(reply, 'y', sig, sizeof sig);
+        return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
+}
+
+/* The second half: the client signs both nonces with the key of the member it says it is. */
+static int method_hello(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        PeerConn *c = userdata;
+        Peers *p = c->peers;
+        Manager *m = p->m;
+        const char *host, *vtep, *key;
+        const void *sig;
+        size_t sig_len;
+        int r;
+
+        r = check_call(msg, c, 0, false, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "sss", &host, &vtep, &key);
+        if (r >= 0)
+                r = sd_bus_message_read_array(msg, 'y', &sig, &sig_len);
+        if (r < 0)
+                return r;
+        if (c->ready)
                 return sd_bus_error_set(error, "org.dlrd1.Error.Conflict", "this connection already said who it is");
-        if (!c->host) {
-                c->host = strdup(host);
-                if (!c->host)
-                        return -ENOMEM;
-                c->ready = true;
-                log_info("peer=%s: inbound connection", host);
-                emit_peers_changed(c->peers);
+        if (!c->challenged)
+                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "call Challenge first");
+        if (!streq(host, c->claimed))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "the Challenge was for %s", c->claimed);
+        if (hostkey_public_check(key) < 0 ||
+                        handshake_verify(key, HANDSHAKE_CLIENT, host, m->host_id, c->nonce_theirs, c->nonce_mine, sig,
+                                sig_len) < 0) {
+                log_warning("peer=%s: an inbound connection (uid %u) failed to prove it holds key %s", host,
+                        (unsigned) c->uid, hostkey_public_check(key) < 0 ? "(malformed)" : key);
+                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "the signature does not prove that key");
         }
+        const Member *mb = config_find_member(m->config, host);
+        bool join = false;
+        if (!mb) {
+                if (!joinable(p)) {
+                        log_warning("peer=%s: refusing an inbound connection: not a member of this cluster", host);
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "%s is not a member of this cluster",
+                                host);
+                }
+                join = true;
+        } else if (!mb->key[0])
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                        "no key is pinned for %s yet: this host pins it when it first connects to %s", host, host);
+        else if (!streq(mb->key, key)) {
+                log_warning("peer=%s: refusing an inbound connection with key %s: %s is pinned", host, key, mb->key);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "that is not the key pinned for %s", host);
+        }
+        c->host = strdup(host);
+        c->key = strdup(key);
+        if (!c->host || !c->key)
+                return -ENOMEM;
+        c->ready = true;
+        c->joining = join;
+        c->deadline = sd_event_source_disable_unref(c->deadline);
+        /* One inbound connection per member: a new one replaces the old, which cannot be used to multiply
+         * the member's call and byte budget. */
+        for (size_t i = 0; i < p->n_conns; i++) {
+                PeerConn *o = p->conns[i];
+                if (o != c && !o->outbound && !o->doomed && o->ready && streq(o->host, host))
+                        conn_doom(o);
+        }
+        log_info("peer=%s: inbound connection%s", host, join ? ", joining this host as its first member" : "");
+        emit_peers_changed(p);
         return sd_bus_reply_method_return(msg, "ss", m->host_id, m->vtep);
 }
 
@@ -710,12 +1057,17 @@ static int method_get_state(sd_bus_message *msg, void *userdata, sd_bus_error *e
         size_t len;
         int r;
 
-        r = check_call(msg, c, 0, true, error);
+        /* A whole state costs what it weighs: the last one's size is asked of the byte budget before this one
+         * is built, and the rest after. */
+        r = check_call(msg, c, c->peers->last_state_len, true, error);
         if (r < 0)
                 return r;
         r = config_to_mirror(c->peers->m->config, &doc, &len);
         if (r < 0)
                 return r;
+        if (len > c->peers->last_state_len)
+                c->bytes -= (double) (len - c->peers->last_state_len);
+        c->peers->last_state_len = len;
         return sd_bus_reply_method_return(msg, "s", doc);
 }
 
@@ -777,8 +1129,8 @@ static int method_put_state(sd_bus_message *msg, void *userdata, sd_bus_error *e
                 return r;
         r = seen_read(msg, &seen);
         if (r < 0)
-                return sd_bus_error_set(error, "org.dlrd1.Error.InvalidArgument",
-                        "bad vector: at most 4096 distinct valid host ids");
+                return sd_bus_error_setf(error, "org.dlrd1.Error.InvalidArgument",
+                        "bad vector: at most %u distinct valid host ids", SEEN_MAX);
         r = sd_bus_message_read(msg, "s", &doc);
         size_t len = r < 0 ? 0 : strlen(doc);
         if (r >= 0)
@@ -800,7 +1152,11 @@ static int method_put_state(sd_bus_message *msg, void *userdata, sd_bus_error *e
 
 static const sd_bus_vtable peer_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_METHOD_WITH_NAMES("Hello", "ss", SD_BUS_PARAM(host) SD_BUS_PARAM(vtep), "ss",
+        SD_BUS_METHOD_WITH_NAMES("Challenge", "say", SD_BUS_PARAM(host) SD_BUS_PARAM(nonce), "ssayay",
+                SD_BUS_PARAM(host) SD_BUS_PARAM(key) SD_BUS_PARAM(nonce) SD_BUS_PARAM(signature), method_challenge,
+                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Hello", "sssay",
+                SD_BUS_PARAM(host) SD_BUS_PARAM(vtep) SD_BUS_PARAM(key) SD_BUS_PARAM(signature), "ss",
                 SD_BUS_PARAM(host) SD_BUS_PARAM(vtep), method_hello, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Digest", "", , "s", SD_BUS_PARAM(digest), method_digest, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Status", "", , "sa(st)", SD_BUS_PARAM(digest) SD_BUS_PARAM(seen), method_status,
@@ -824,6 +1180,45 @@ static bool uid_allowed(Peers *p, uid_t uid)
         return false;
 }
 
+static int on_hello_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        PeerConn *c = userdata;
+
+        if (!c->ready) {
+                log_warning("Peer socket: closing a connection from uid %u that did not prove membership in %llu s",
+                        (unsigned) c->uid, (unsigned long long) (HELLO_TIMEOUT_USEC / USEC_PER_SEC));
+                conn_doom(c);
+        }
+        return 0;
+}
+
+static int on_accept_resume(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Peers *p = userdata;
+        (void) sd_event_source_set_enabled(p->listen_source, SD_EVENT_ON);
+        return 0;
+}
+
+/* accept() fails while the connection stays queued, so the socket stays readable: without a pause the loop
+ * would spin on it. Listening resumes after ACCEPT_PAUSE_USEC. */
+static void accept_pause(Peers *p, int error)
+{
+        static uint64_t logged;
+        uint64_t t = mono_usec();
+
+        if (logged == 0 || t - logged >= RATE_LOG_INTERVAL_USEC) {
+                log_warning("Peer socket: accepting a connection: %s; pausing for a second", strerror(error));
+                logged = t;
+        }
+        (void) sd_event_source_set_enabled(p->listen_source, SD_EVENT_OFF);
+        if (p->accept_resume) {
+                (void) sd_event_source_set_time(p->accept_resume, t + ACCEPT_PAUSE_USEC);
+                (void) sd_event_source_set_enabled(p->accept_resume, SD_EVENT_ONESHOT);
+        } else if (sd_event_add_time(p->m->event, &p->accept_resume, CLOCK_MONOTONIC, t + ACCEPT_PAUSE_USEC, 10000,
+                           on_accept_resume, p) < 0)
+                (void) sd_event_source_set_enabled(p->listen_source, SD_EVENT_ON);
+}
+
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         Peers *p = userdata;
@@ -832,27 +1227,63 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         struct ucred cred;
         socklen_t cl = sizeof cred;
         sd_id128_t id;
-        size_t n_in = 0;
+        size_t n_in = 0, n_unproven = 0, n_uid = 0;
         int r;
 
         cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (cfd < 0)
+        if (cfd < 0) {
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                        accept_pause(p, errno);
                 return 0;
+        }
         if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || !uid_allowed(p, cred.uid)) {
                 log_warning("Peer socket: refusing a connection from uid %d, not on the allow list",
                         cl == sizeof cred ? (int) cred.uid : -1);
                 return 0;
         }
-        for (size_t i = 0; i < p->n_conns; i++)
-                n_in += !p->conns[i]->outbound;
-        if (n_in >= INBOUND_MAX) {
-                log_warning("Peer socket: %u connections already, refusing another", INBOUND_MAX);
+        PeerConn *oldest = NULL, *oldest_uid = NULL;
+        for (size_t i = 0; i < p->n_conns; i++) {
+                PeerConn *o = p->conns[i];
+                if (o->outbound || o->doomed)
+                        continue;
+                n_in++;
+                if (!o->ready) {
+                        n_unproven++;
+                        if (!oldest || o->accepted < oldest->accepted)
+                                oldest = o;
+                        if (o->uid == cred.uid) {
+                                n_uid++;
+                                if (!oldest_uid || o->accepted < oldest_uid->accepted)
+                                        oldest_uid = o;
+                        }
+                }
+        }
+        if (n_in >= INBOUND_MAX && n_unproven == 0) {
+                log_warning("Peer socket: refusing a connection from uid %u: %zu connections (limit %u)",
+                        (unsigned) cred.uid, n_in, INBOUND_MAX);
                 return 0;
+        }
+        /* Over a cap on connections that have not proven membership, the oldest of them (of this uid, when
+         * it is this uid's cap) makes room: an honest peer proves itself in a few round trips, so idle
+         * connections cannot lock the members out, however many are opened. */
+        PeerConn *evict = n_uid >= UNPROVEN_PER_UID_MAX                     ? oldest_uid
+                          : n_unproven >= UNPROVEN_MAX || n_in >= INBOUND_MAX ? oldest
+                                                                              : NULL;
+        if (evict) {
+                uint64_t t = mono_usec();
+                if (p->evict_logged == 0 || t - p->evict_logged >= RATE_LOG_INTERVAL_USEC) {
+                        log_warning("Peer socket: %zu connection(s) not yet proven, %zu of them uid %u's (limits %u, "
+                                "%u): closing the oldest", n_unproven, n_uid, (unsigned) cred.uid, UNPROVEN_MAX,
+                                UNPROVEN_PER_UID_MAX);
+                        p->evict_logged = t;
+                }
+                conn_doom(evict);
         }
         PeerConn *c = calloc(1, sizeof(PeerConn));
         if (!c)
                 return 0;
-        *c = (PeerConn) { .peers = p, .calls = 2.0 * p->rate, .bytes = RATE_BYTES_BURST, .refilled = mono_usec() };
+        *c = (PeerConn) { .peers = p, .calls = 2.0 * p->rate, .bytes = RATE_BYTES_BURST, .refilled = mono_usec(),
+                .uid = cred.uid, .accepted = mono_usec() };
         r = sd_bus_new(&b);
         if (r >= 0)
                 r = sd_bus_set_fd(b, cfd, cfd);
@@ -872,9 +1303,13 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         if (r >= 0)
                 r = sd_bus_attach_event(b, p->m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r >= 0)
+                r = sd_event_add_time(p->m->event, &c->deadline, CLOCK_MONOTONIC, mono_usec() + HELLO_TIMEOUT_USEC,
+                        100000, on_hello_deadline, c);
+        if (r >= 0)
                 r = peers_add_conn(p, c);
         if (r < 0) {
                 log_warning("Peer socket: setting up a connection: %s", strerror(-r));
+                sd_event_source_disable_unref(c->deadline);
                 free(c);
                 return 0;
         }
@@ -957,6 +1392,8 @@ void peers_free(Peers *p)
         free(p->conns);
         sd_event_source_disable_unref(p->listen_source);
         sd_event_source_disable_unref(p->timer);
+        sd_event_source_disable_unref(p->reaper);
+        sd_event_source_disable_unref(p->accept_resume);
         if (p->listen_fd >= 0)
                 close(p->listen_fd);
         seen_clear(&p->seen);

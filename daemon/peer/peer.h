@@ -26,8 +26,9 @@ void peers_free(Peers *p);
 void peers_update_members(Peers *p);
 /* Sends one change (a mirrored document) to every connected member. seq orders this host's changes. */
 void peers_broadcast(Peers *p, const char *doc, uint64_t seq);
-/* Appends the Peers property, a(ssb): host, bus address, connected. */
-int peers_append_property(Peers *p, sd_bus_message *reply);
+/* Appends the Peers property, a(ssb): host, bus address, connected; redacted: each address as a caller that
+ * is not root may see it (state/redact.h). */
+int peers_append_property(Peers *p, bool redacted, sd_bus_message *reply);
 /* Appends the PeerDigests property, a(ss): host, the Digest it reported at the last comparison ("" when
  * not connected or not compared yet). */
 int peers_append_digests(Peers *p, sd_bus_message *reply);

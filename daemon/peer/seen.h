@@ -10,7 +10,9 @@
 
 #include <systemd/sd-bus.h>
 
-#define SEEN_MAX 4096u /* entries a peer may send in one vector */
+#include "state/config.h"
+
+#define SEEN_MAX (DLR_MEMBERS_MAX + 1u) /* entries a peer may send in one vector: every member, at most */
 
 typedef struct SeqSeen {
         char *host;

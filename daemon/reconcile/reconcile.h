@@ -46,8 +46,13 @@ int reconcile_routes(Reconciler *rc, const Config *c, DlrError *e);
 /* Endpoint bindings and head-end replication: permanent neighbours on LIF bridges, static bridge entries
  * and VXLAN remotes on LIF ports; stale ones of dlrd's removed, learned ones left alone. */
 int reconcile_neighbours(Reconciler *rc, const Config *c, DlrError *e);
-/* Plugs this host's attached ports into their LIF bridges. */
+/* Plugs this host's attached ports into their LIF bridges; one that may not be a port (ports.h) is left
+ * alone, with a warning. */
 int reconcile_ports(Reconciler *rc, const Config *c, DlrError *e);
+
+/* Whether the link named ifname (or an alternative name of it) may be attached as a VM port: 0, or
+ * org.dlrd1.Error.NotFound when there is no such link, InvalidArgument saying why not (ports.h). */
+int reconcile_check_port(Reconciler *rc, const char *ifname, DlrError *e);
 
 /* Takes a port out of whatever bridge it is in. -ENODEV when it does not exist. */
 int reconcile_detach_port(Reconciler *rc, const char *ifname, DlrError *e);

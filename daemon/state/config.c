@@ -462,7 +462,8 @@ int config_copy(const Config *c, Config **ret)
                 nr->default_stamp = r->default_stamp;
         }
         for (size_t i = 0; i < c->n_members; i++) {
-                Member *mb = member_new(c->members[i]->host, &c->members[i]->vtep, c->members[i]->address);
+                Member *mb = member_new(c->members[i]->host, &c->members[i]->vtep, c->members[i]->address,
+                                c->members[i]->key);
                 if (!mb || config_add_member(n, mb) < 0) {
                         member_free(mb);
                         return -ENOMEM;

@@ -173,6 +173,7 @@ typedef struct Member {
         char *host;
         IpPrefix vtep;  /* its VXLAN tunnel endpoint (plen 32 or 128) */
         char *address;  /* how its peer socket is reached: a peer address (state/peer-address.h) */
+        char *key;      /* its public key ("ed25519:" and 64 hex digits), "" until pinned */
         Stamp stamp;
 } Member;
 
@@ -226,7 +227,17 @@ typedef struct Config {
         Port *ports; /* host-local */
         size_t n_ports;
         bool members_given; /* set by the parser: the document had a "members" list */
+        uint64_t max_lamport; /* set by the parser: the largest Lamport time the document holds */
 } Config;
+
+/* The largest counter (Lamport time, generation) a document may hold: far beyond what any cluster reaches
+ * (one tick per change), and far enough below 2^64 that no arithmetic on it wraps. */
+#define DLR_COUNTER_MAX (UINT64_C(1) << 62)
+/* How far ahead of this host's Lamport clock a peer's stamps may be. An honest member is ahead by at most the
+ * number of changes made where this host has not seen them yet (one tick per change, a bulk call included);
+ * 2^30 is more than a cluster makes in years apart, and running the 2^62 clock out takes a compromised member
+ * 2^32 accepted documents. */
+#define DLR_STAMP_AHEAD_MAX (UINT64_C(1) << 30)
 
 Config *config_new(void);
 Config *config_free(Config *c);
@@ -326,7 +337,12 @@ int stamp_compare(const Config *c, Stamp a, Stamp b);
 /* Re-interns a stamp of configuration from in c. */
 int stamp_rehost(Config *c, const Config *from, Stamp s, Stamp *ret);
 
-Member *member_new(const char *host, const IpPrefix *vtep, const char *address);
+/* key NULL or "": not pinned yet. */
+Member *member_new(const char *host, const IpPrefix *vtep, const char *address, const char *key);
+/* A member's public key in its textual form, or "": 0 or -EINVAL. */
+int member_key_check(const char *key);
+/* Same host, VTEP, address and key (stamps aside). */
+bool member_same(const Member *a, const Member *b);
 Member *member_free(Member *m);
 Member *config_find_member(const Config *c, const char *host);
 Member *config_find_member_by_vtep(const Config *c, const IpPrefix *vtep);

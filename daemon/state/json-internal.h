@@ -178,6 +178,20 @@ static inline const char *get_str(json_object *o, const char *key)
         return json_object_get_string(v);
 }
 
+/* A counter (Lamport time, generation, a time in usec): an integer from 0 to DLR_COUNTER_MAX. json-c
+ * saturates larger numbers at INT64_MAX or UINT64_MAX instead of failing, so the bound also refuses every
+ * number that was too large to read. */
+static inline int get_counter(json_object *v, uint64_t *ret)
+{
+        if (!json_object_is_type(v, json_type_int))
+                return -EINVAL;
+        int64_t x = json_object_get_int64(v);
+        if (x < 0 || (uint64_t) x > DLR_COUNTER_MAX)
+                return -EINVAL;
+        *ret = (uint64_t) x;
+        return 0;
+}
+
 static inline int get_stamp(Config *c, json_object *o, Stamp *ret)
 {
         json_object *v;
@@ -188,8 +202,8 @@ static inline int get_stamp(Config *c, json_object *o, Stamp *ret)
         if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) != 2)
                 return -EINVAL;
         json_object *l = json_object_array_get_idx(v, 0), *h = json_object_array_get_idx(v, 1);
-        if (!json_object_is_type(l, json_type_int) || !json_object_is_type(h, json_type_string) ||
-                        json_object_get_int64(l) < 0)
+        uint64_t lamport;
+        if (get_counter(l, &lamport) < 0 || !json_object_is_type(h, json_type_string))
                 return -EINVAL;
         const char *host = json_object_get_string(h);
         if (host[0] && dlr_name_check(host) < 0)
@@ -197,8 +211,9 @@ static inline int get_stamp(Config *c, json_object *o, Stamp *ret)
         int idx = config_host_index(c, host);
         if (idx < 0)
                 return idx;
-        ret->lamport = (uint64_t) json_object_get_int64(l);
+        ret->lamport = lamport;
         ret->host = (uint32_t) idx;
+        c->max_lamport = MAX(c->max_lamport, lamport);
         return 0;
 }
 

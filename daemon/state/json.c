@@ -13,6 +13,7 @@
 #include "json-internal.h"
 #include "json.h"
 #include "merge.h"
+#include "redact.h"
 #include "shared/cleanup.h"
 
 static int cmp_router(const void *a, const void *b)
@@ -215,7 +216,32 @@ static int cmp_tomb(const void *a, const void *b)
         return r != 0 ? r : strcmp(x->key, y->key);
 }
 
-static void put_members(Buf *b, const Config *c, bool sorted)
+/* One member record: its key only once pinned; redacted: the address as unprivileged readers see it. */
+static void put_member(Buf *b, const Config *c, const Member *mb, bool redacted)
+{
+        PUTS(b, "{\"host\":");
+        put_string(b, mb->host);
+        PUTS(b, ",\"vtep\":\"");
+        put_addr(b, mb->vtep.family, mb->vtep.addr, -1);
+        PUTS(b, "\",\"address\":");
+        if (redacted) {
+                _cleanup_free_ char *a = NULL;
+                if (peer_address_redact(mb->address, &a) < 0) {
+                        b->oom = true;
+                        return;
+                }
+                put_string(b, a);
+        } else
+                put_string(b, mb->address);
+        if (mb->key[0]) {
+                PUTS(b, ",\"key\":");
+                put_string(b, mb->key);
+        }
+        put_stamp(b, c, mb->stamp.lamport, mb->stamp.host);
+        put(b, "}", 1);
+}
+
+static void put_members(Buf *b, const Config *c, bool sorted, bool redacted)
 {
         _cleanup_free_ Member **v = malloc((c->n_members + 1) * sizeof(Member *));
 
@@ -231,14 +257,7 @@ static void put_members(Buf *b, const Config *c, bool sorted)
         for (size_t i = 0; i < c->n_members; i++) {
                 if (i > 0)
                         put(b, ",", 1);
-                PUTS(b, "{\"host\":");
-                put_string(b, v[i]->host);
-                PUTS(b, ",\"vtep\":\"");
-                put_addr(b, v[i]->vtep.family, v[i]->vtep.addr, -1);
-                PUTS(b, "\",\"address\":");
-                put_string(b, v[i]->address);
-                put_stamp(b, c, v[i]->stamp.lamport, v[i]->stamp.host);
-                put(b, "}", 1);
+                put_member(b, c, v[i], redacted);
         }
         put(b, "]", 1);
 }
@@ -279,6 +298,7 @@ typedef enum JsonFlags {
         JSON_LAMPORT = 1 << 4,    /* the Lamport clock without the generation */
         JSON_IDS = 1 << 5,        /* host-local LIF ids */
         JSON_PORTS = 1 << 6,      /* host-local attached ports */
+        JSON_REDACTED = 1 << 7,   /* members' addresses as callers that are not root may see them */
 } JsonFlags;
 
 static int to_json(const Config *c, JsonFlags flags, char **ret, size_t *ret_len)
@@ -323,7 +343,7 @@ static int to_json(const Config *c, JsonFlags flags, char **ret, size_t *ret_len
                 put(&b, "}", 1);
         }
         put(&b, "]", 1);
-        put_members(&b, c, sorted);
+        put_members(&b, c, sorted, flags & JSON_REDACTED);
         if (flags & JSON_PORTS) {
                 PUTS(&b, ",\"ports\":[");
                 for (size_t i = 0; i < c->n_ports; i++) {
@@ -355,6 +375,11 @@ static int to_json(const Config *c, JsonFlags flags, char **ret, size_t *ret_len
 int config_to_json(const Config *c, bool with_generation, char **ret, size_t *ret_len)
 {
         return to_json(c, JSON_SORTED | (with_generation ? JSON_GENERATION : 0), ret, ret_len);
+}
+
+int config_to_json_redacted(const Config *c, char **ret, size_t *ret_len)
+{
+        return to_json(c, JSON_SORTED | JSON_GENERATION | JSON_REDACTED, ret, ret_len);
 }
 
 int config_to_state(const Config *c, char **ret, size_t *ret_len)
@@ -452,14 +477,9 @@ int delta_member(const Config *c, const Member *mb, char **ret, size_t *ret_len)
         Buf b = {};
 
         delta_begin(&b, c);
-        PUTS(&b, "],\"members\":[{\"host\":");
-        put_string(&b, mb->host);
-        PUTS(&b, ",\"vtep\":\"");
-        put_addr(&b, mb->vtep.family, mb->vtep.addr, -1);
-        PUTS(&b, "\",\"address\":");
-        put_string(&b, mb->address);
-        put_stamp(&b, c, mb->stamp.lamport, mb->stamp.host);
-        PUTS(&b, "}]}");
+        PUTS(&b, "],\"members\":[");
+        put_member(&b, c, mb, false);
+        PUTS(&b, "]}");
         return buf_finish(&b, ret, ret_len);
 }
 
@@ -839,8 +859,8 @@ static int parse_document(const char *s, size_t len, json_object **ret, char *er
 
 static int parse_member(Config *c, json_object *o, char *errbuf, size_t errsize)
 {
-        static const char *const keys[] = { "host", "vtep", "address", "stamp", NULL };
-        const char *host, *why = NULL;
+        static const char *const keys[] = { "host", "vtep", "address", "key", "stamp", NULL };
+        const char *host, *why = NULL, *key = get_str(o, "key");
         IpPrefix vtep;
         Member *mb;
 
@@ -849,11 +869,13 @@ static int parse_member(Config *c, json_object *o, char *errbuf, size_t errsize)
         host = get_str(o, "host");
         if (member_check(host, get_str(o, "vtep"), get_str(o, "address"), &vtep, &why) < 0)
                 ERR(-EINVAL, "member %s: %s", host ? host : "?", why);
+        if (json_object_object_get_ex(o, "key", NULL) && member_key_check(key) < 0)
+                ERR(-EINVAL, "member %s: \"key\" is not a public key (ed25519: and 64 hex digits)", host);
         if (config_find_member(c, host))
                 ERR(-EEXIST, "member %s: defined twice", host);
         if (config_find_member_by_vtep(c, &vtep))
                 ERR(-EADDRINUSE, "member %s: VTEP used by another member", host);
-        mb = member_new(host, &vtep, get_str(o, "address"));
+        mb = member_new(host, &vtep, get_str(o, "address"), key);
         if (!mb || config_add_member(c, mb) < 0) {
                 member_free(mb);
                 ERR(-ENOMEM, "out of memory");
@@ -905,9 +927,8 @@ static int parse_tomb(Config *c, json_object *o, bool with_since, char *errbuf, 
         if (get_stamp(c, o, &st) < 0 || st.lamport == 0 || !c->hosts[st.host][0])
                 ERR(-EINVAL, "tombstone %s %s: bad or missing \"stamp\"", kind, key);
         if (json_object_object_get_ex(o, "since", &v)) {
-                if (!with_since || !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+                if (!with_since || get_counter(v, &since) < 0)
                         ERR(-EINVAL, "tombstone %s %s: bad \"since\"", kind, key);
-                since = (uint64_t) json_object_get_int64(v);
         }
         if (config_find_tomb(c, k, router, key))
                 ERR(-EINVAL, "tombstone %s %s: given twice", kind, key);
@@ -976,14 +997,13 @@ static int config_from_object(json_object *root, ConfigParseFlags flags, Config 
                 ERR(-ENOMEM, "out of memory");
         c->members_given = members != NULL;
         if (json_object_object_get_ex(root, "generation", &v)) {
-                if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+                if (get_counter(v, &c->generation) < 0)
                         ERR(-EINVAL, "bad \"generation\"");
-                c->generation = (uint64_t) json_object_get_int64(v);
         }
         if (json_object_object_get_ex(root, "lamport", &v)) {
-                if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+                if (get_counter(v, &c->lamport) < 0)
                         ERR(-EINVAL, "bad \"lamport\"");
-                c->lamport = (uint64_t) json_object_get_int64(v);
+                c->max_lamport = MAX(c->max_lamport, c->lamport);
         }
         /* Explicit tables first, so a router asking for table 0 never takes one another router names. */
         for (size_t i = 0; i < json_object_array_length(routers); i++) {
@@ -1107,13 +1127,13 @@ int config_replay_journal(Config *c, const char *line, size_t len, char *errbuf,
         } else
                 ERR(-EINVAL, "journal record: unknown op %s", op);
 
-counters:
+counters: {
         /* Counters are absolute, so replaying a record twice leaves them right. */
-        if (json_object_object_get_ex(root, "generation", &v) && json_object_is_type(v, json_type_int) &&
-                        json_object_get_int64(v) > 0 && (uint64_t) json_object_get_int64(v) > c->generation)
-                c->generation = (uint64_t) json_object_get_int64(v);
-        if (json_object_object_get_ex(root, "lamport", &v) && json_object_is_type(v, json_type_int) &&
-                        json_object_get_int64(v) > 0 && (uint64_t) json_object_get_int64(v) > c->lamport)
-                c->lamport = (uint64_t) json_object_get_int64(v);
+        uint64_t x;
+        if (json_object_object_get_ex(root, "generation", &v) && get_counter(v, &x) >= 0 && x > c->generation)
+                c->generation = x;
+        if (json_object_object_get_ex(root, "lamport", &v) && get_counter(v, &x) >= 0 && x > c->lamport)
+                c->lamport = x;
         return 0;
+}
 }

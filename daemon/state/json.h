@@ -12,6 +12,10 @@
  * Returns 0 or -ENOMEM; *ret is NUL-terminated. */
 int config_to_json(const Config *c, bool with_generation, char **ret, size_t *ret_len);
 
+/* Export for a caller that is not root: config_to_json with generation, each member's address as
+ * peer_address_redact() shows it (no ssh user). */
+int config_to_json_redacted(const Config *c, char **ret, size_t *ret_len);
+
 /* The same document in table order rather than sorted, with generation: for the state file, where only
  * speed matters. Rules and the default action carry their stamps here and in config_to_mirror. */
 int config_to_state(const Config *c, char **ret, size_t *ret_len);

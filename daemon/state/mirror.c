@@ -47,17 +47,40 @@ int stamp_rehost(Config *c, const Config *from, Stamp s, Stamp *ret)
 
 /* ------------------------------------------------------------------ members */
 
-Member *member_new(const char *host, const IpPrefix *vtep, const char *address)
+Member *member_new(const char *host, const IpPrefix *vtep, const char *address, const char *key)
 {
         Member *m = calloc(1, sizeof(Member));
         if (!m)
                 return NULL;
         m->host = strdup(host);
         m->address = strdup(address);
+        m->key = strdup(key ? key : "");
         m->vtep = *vtep;
-        if (!m->host || !m->address)
+        if (!m->host || !m->address || !m->key)
                 return member_free(m);
         return m;
+}
+
+int member_key_check(const char *key)
+{
+        static const char prefix[] = "ed25519:";
+
+        if (!key)
+                return -EINVAL;
+        if (key[0] == '\0')
+                return 0; /* not pinned yet */
+        if (strlen(key) != sizeof prefix - 1 + 64 || strncmp(key, prefix, sizeof prefix - 1) != 0)
+                return -EINVAL;
+        for (const char *p = key + sizeof prefix - 1; *p; p++)
+                if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+                        return -EINVAL;
+        return 0;
+}
+
+bool member_same(const Member *a, const Member *b)
+{
+        return streq(a->host, b->host) && ip_prefix_compare(&a->vtep, &b->vtep) == 0 &&
+                streq(a->address, b->address) && streq(a->key, b->key);
 }
 
 Member *member_free(Member *m)
@@ -66,6 +89,7 @@ Member *member_free(Member *m)
                 return NULL;
         free(m->host);
         free(m->address);
+        free(m->key);
         free(m);
         return NULL;
 }
@@ -545,7 +569,7 @@ static int merge_member(Config *c, const Config *in, const Member *m, MergeResul
         Member *cur = config_find_member(c, m->host);
         if (cur && stamp_compare(c, cur->stamp, s) >= 0)
                 return 0;
-        Member *n = member_new(m->host, &m->vtep, m->address);
+        Member *n = member_new(m->host, &m->vtep, m->address, m->key);
         if (!n)
                 return -ENOMEM;
         n->stamp = s;

@@ -55,7 +55,8 @@ static const char base_doc[] =
         "\"routes\":[{\"prefix\":\"10.30.0.0/16\",\"nexthops\":[{\"gateway\":\"\",\"lif\":\"app\"}],"
         "\"stamp\":[14,\"hostC\"]}]}],"
         "\"members\":["
-        "{\"host\":\"hostA\",\"vtep\":\"192.0.2.1\",\"address\":\"unix:path=/run/a.sock\",\"stamp\":[1,\"hostA\"]},"
+        "{\"host\":\"hostA\",\"vtep\":\"192.0.2.1\",\"address\":\"unix:path=/run/a.sock\","
+        "\"key\":\"ed25519:3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29\",\"stamp\":[1,\"hostA\"]},"
         "{\"host\":\"hostB\",\"vtep\":\"192.0.2.2\",\"address\":\"unix:path=/run/b.sock\",\"stamp\":[2,\"hostA\"]},"
         "{\"host\":\"hostC\",\"vtep\":\"2001:db8::3\",\"address\":\"ssh:dlrd@hostc.example:2222\","
         "\"stamp\":[15,\"hostC\"]}],"
@@ -178,6 +179,7 @@ static void check_cluster(const Config *c)
                 const Member *m = c->members[i];
                 FUZZ_CHECK(!tomb_at_least(c, TOMB_MEMBER, "", m->host, m->stamp),
                         "member %s lives under its tombstone", m->host);
+                FUZZ_CHECK(member_key_check(m->key) == 0, "member %s with key '%s'", m->host, m->key);
                 for (size_t j = 0; j < i; j++) {
                         FUZZ_CHECK(strcmp(c->members[j]->host, m->host) != 0, "member %s twice", m->host);
                         FUZZ_CHECK(ip_prefix_compare(&c->members[j]->vtep, &m->vtep) != 0,

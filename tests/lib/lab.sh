@@ -655,6 +655,71 @@ dlr_objects() {
 }
 
 # ---------------------------------------------------------------------------
+# A bus like the system bus, callers that are not root, and a polkit stand-in
+# ---------------------------------------------------------------------------
+
+# lab_system_bus - hosts made after this get a bus that behaves like the system bus: the default policy of
+# dbus's system.conf (tests/lib/system-bus.conf), then only dlrd's bus policy (policies/org.dlrd1.conf) and
+# the policy polkit's package ships (root owns org.freedesktop.PolicyKit1, anyone calls it). polkit itself
+# cannot be activated there: it is "installed" only while a test runs the stand-in (fake_polkit_start).
+lab_system_bus() {
+	local sys=$LAB_DIR/sysbus
+	mkdir -p "$sys/system.d" || fail "mkdir $sys"
+	cp "$abs_top_srcdir/tests/lib/system-bus.conf" "$sys/bus.conf" &&
+		cp "$abs_top_srcdir/policies/org.dlrd1.conf" "$sys/system.d/" || fail "bus configuration"
+	cat >"$sys/system.d/fake-polkit.conf" <<'EOF'
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <policy user="root">
+    <allow own="org.freedesktop.PolicyKit1"/>
+  </policy>
+  <policy context="default">
+    <allow send_destination="org.freedesktop.PolicyKit1"/>
+  </policy>
+</busconfig>
+EOF
+	LAB_BUS_CONF=$sys/bus.conf
+}
+
+LAB_NOBODY=65534
+
+# as_nobody CMD... - CMD as uid and gid 65534, with no supplementary groups and no capabilities.
+as_nobody() { setpriv --reuid=$LAB_NOBODY --regid=$LAB_NOBODY --clear-groups --inh-caps=-all "$@"; }
+
+# lab_open_to_nobody HOST - let uid 65534 reach HOST's bus socket (the lab's directories are private).
+lab_open_to_nobody() { chmod o+x "$LAB_DIR" "${LAB_HDIR[$1]}" || fail "chmod"; }
+
+# lab_error_name CMD... - run CMD (busctl, or another sd-bus client) with sd-bus's debug log; print the
+# D-Bus error name of the error reply it got, or "OK" when it succeeded. (busctl prints only the error's
+# message; the name is read from the debug log of the reply.)
+lab_error_name() {
+	local err line name=""
+	err=$(SYSTEMD_LOG_LEVEL=debug SYSTEMD_LOG_TARGET=console "$@" 2>&1 >/dev/null) && { echo OK; return 0; }
+	while IFS= read -r line; do
+		[[ $line =~ ^Got\ message\ type=error\ .*\ error-name=([^ ]+) ]] && name=${BASH_REMATCH[1]}
+	done <<<"$err"
+	printf '%s\n' "${name:-NO-ERROR-NAME(${err##*$'\n'})}"
+}
+
+# fake_polkit_start HOST ARGS... - tests/fake-polkit on HOST's bus with these options (--allow, --deny,
+# --challenge, --delay S) until fake_polkit_stop; its log, a line per question and per answer, in FP_LOG.
+FP_N=0
+fake_polkit_start() {
+	local host=$1 bin=${FAKE_POLKIT:-$abs_top_builddir/tests/fake-polkit}
+	shift
+	[[ -x $bin ]] || fail "test program not built: $bin (make builds tests/fake-polkit)"
+	FP_N=$((FP_N + 1))
+	FP_LOG=$LAB_DIR/fake-polkit.$FP_N.log
+	lab_bg "$FP_LOG" "$bin" --bus "${LAB_BUS[$host]}" "$@"
+	FP_PID=$LAB_LAST_PID
+	wait_until 20 grep -qx ready "$FP_LOG" || { cat "$FP_LOG" >&2; fail "fake-polkit did not come up"; }
+}
+fake_polkit_stop() { lab_kill "$FP_PID"; }
+# fake_polkit_checks - how many questions the running stand-in has been asked.
+fake_polkit_checks() { grep -c '^check ' "$FP_LOG"; }
+
+# ---------------------------------------------------------------------------
 # Kernel views
 # ---------------------------------------------------------------------------
 

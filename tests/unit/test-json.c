@@ -1344,6 +1344,42 @@ START_TEST(test_rules_digest)
 }
 END_TEST
 
+/* Stamps and counters from a peer: 0..DLR_COUNTER_MAX (2^62) exactly, never a number json-c saturated; the
+ * largest stamp of a document is what the merge compares against this host's clock (DLR_STAMP_AHEAD_MAX). */
+START_TEST(test_stamp_bounds)
+{
+        static const char *const refused[] = {
+                "4611686018427387905",  /* 2^62 + 1 */
+                "9223372036854775807",  /* INT64_MAX */
+                "9223372036854775808",  /* past it: json-c says INT64_MAX */
+                "18446744073709551616", /* past UINT64_MAX */
+                "-1",
+                "1.5",
+                "\"7\"",
+        };
+        char doc[512];
+
+        for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+                snprintf(doc, sizeof doc,
+                        "{\"version\":1,\"routers\":[{\"name\":\"blue\",\"table\":1001,\"stamp\":[%s,\"A\"]}]}",
+                        refused[i]);
+                refuse_flags(-EINVAL, doc, CONFIG_PARSE_MIRROR, NULL);
+        }
+        snprintf(doc, sizeof doc,
+                "{\"version\":1,\"routers\":[{\"name\":\"blue\",\"table\":1001,\"stamp\":[%llu,\"A\"]}],"
+                "\"tombstones\":[{\"kind\":\"router\",\"router\":\"\",\"key\":\"red\",\"stamp\":[77,\"B\"]}]}",
+                (unsigned long long) DLR_COUNTER_MAX);
+        _cleanup_(config_freep) Config *c = parse_flags(doc, strlen(doc), CONFIG_PARSE_MIRROR);
+        ck_assert_uint_eq(c->max_lamport, DLR_COUNTER_MAX);
+        snprintf(doc, sizeof doc,
+                "{\"version\":1,\"routers\":[{\"name\":\"blue\",\"table\":1001,\"stamp\":[5,\"A\"]}],"
+                "\"tombstones\":[{\"kind\":\"router\",\"router\":\"\",\"key\":\"red\",\"stamp\":[77,\"B\"]}]}");
+        _cleanup_(config_freep) Config *d = parse_flags(doc, strlen(doc), CONFIG_PARSE_MIRROR);
+        ck_assert_uint_eq(d->max_lamport, 77); /* a tombstone's stamp counts like any other */
+        ck_assert_uint_lt(DLR_STAMP_AHEAD_MAX, DLR_COUNTER_MAX / 1024);
+}
+END_TEST
+
 static Suite *json_suite(void)
 {
         Suite *s = suite_create("json");
@@ -1390,6 +1426,7 @@ static Suite *json_suite(void)
         tcase_add_test(tc, test_digest_format);
         tcase_add_test(tc, test_digest_insertion_order);
         tcase_add_test(tc, test_digest_changes);
+        tcase_add_test(tc, test_stamp_bounds);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -595,8 +595,8 @@ START_TEST(test_designated_and_zones)
         IpPrefix v = unit_prefix("192.0.2.1/32");
 
         ck_assert(nft_designated(c, "b"));
-        ck_assert_int_eq(config_add_member(c, member_new("b", &v, "unix:path=/b")), 0);
-        ck_assert_int_eq(config_add_member(c, member_new("a", &v, "unix:path=/a")), 0);
+        ck_assert_int_eq(config_add_member(c, member_new("b", &v, "unix:path=/b", "")), 0);
+        ck_assert_int_eq(config_add_member(c, member_new("a", &v, "unix:path=/a", "")), 0);
         ck_assert(nft_designated(c, "a"));
         ck_assert(!nft_designated(c, "b"));
         unit_router(c, "r1", 1001);
@@ -828,8 +828,8 @@ START_TEST(test_designated_vlan)
         char *out;
 
         unit_lif(c, c->routers[0], "phys", "vlan", 100, 0, "10.5.0.1/24");
-        ck_assert_int_eq(config_add_member(c, member_new("hostA", &v, "unix:path=/a")), 0);
-        ck_assert_int_eq(config_add_member(c, member_new("hostB", &v, "unix:path=/b")), 0);
+        ck_assert_int_eq(config_add_member(c, member_new("hostA", &v, "unix:path=/a", "")), 0);
+        ck_assert_int_eq(config_add_member(c, member_new("hostB", &v, "unix:path=/b", "")), 0);
         ck_assert_int_eq(nft_sync(n, c, "hostB", &e), 0);
         out = sh("nft list set bridge dlrd gateway4; nft list set bridge dlrd guarded");
         ck_assert_ptr_nonnull(strstr(out, "\"dlvl100\" . 10.5.0.1"));
