@@ -240,6 +240,16 @@ static void publish_router(Manager *m, const Router *r)
                 peers_resync_all(m->peers);
 }
 
+static void publish_member(Manager *m, const Member *mb)
+{
+        _cleanup_free_ char *doc = NULL;
+        size_t len;
+        if (delta_member(m->config, mb, &doc, &len) >= 0)
+                publish(m, doc);
+        else
+                peers_resync_all(m->peers);
+}
+
 static void publish_tomb(Manager *m, TombKind kind, const char *router, const char *key)
 {
         _cleanup_free_ char *doc = NULL;
@@ -1067,10 +1077,7 @@ static int add_peer_impl(Manager *m, const char *host, const char *vtep, const c
         }
         member_free(saved);
         log_info("peer=%s vtep=%s: %s at %s", host, vtep, cur ? "updated" : "added", address);
-        _cleanup_free_ char *doc = NULL;
-        size_t len;
-        if (delta_member(m->config, n, &doc, &len) >= 0)
-                publish(m, doc);
+        publish_member(m, n);
         peers_update_members(m->peers);
         return 0;
 }
@@ -1351,14 +1358,8 @@ static int ensure_self_member(Manager *m, bool force)
         }
         if (commit(m, &e) < 0)
                 return log_error_errno(e.code, "%s", e.msg);
-        if (force) {
-                _cleanup_free_ char *doc = NULL;
-                size_t len;
-                if (delta_member(m->config, n, &doc, &len) >= 0)
-                        publish(m, doc);
-                else
-                        peers_resync_all(m->peers);
-        }
+        if (force)
+                publish_member(m, n);
         return 0;
 }
 
