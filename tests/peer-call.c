@@ -303,9 +303,12 @@ static int call_handshake(Client *c, const char *host, const char *vtep)
                 sd_bus_message_unref(reply);
                 return EXIT_OK;
         }
+        /* server points into the reply, which goes now. */
+        char server_id[256];
+        snprintf(server_id, sizeof server_id, "%s", server);
         sd_bus_message_unref(reply);
         reply = NULL;
-        r = handshake_sign(c->key, HANDSHAKE_CLIENT, host, server, nonce, theirs, sig);
+        r = handshake_sign(c->key, HANDSHAKE_CLIENT, host, server_id, nonce, theirs, sig);
         if (r >= 0)
                 r = sd_bus_message_new_method_call(c->bus, &m, NULL, PEER_PATH, PEER_INTERFACE, "Hello");
         if (r >= 0)
@@ -743,6 +746,7 @@ int main(int argc, char *argv[])
         if (r < 0) {
                 printf("disconnected: connecting to %s: %s\n", address, strerror(-r));
                 sd_bus_unref(c.bus);
+                hostkey_free(c.key);
                 return EXIT_DISCONNECTED;
         }
 

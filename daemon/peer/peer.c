@@ -38,6 +38,9 @@
 #define UNPROVEN_PER_UID_MAX 8u
 #define CALL_TIMEOUT_USEC (300 * USEC_PER_SEC)
 #define HELLO_TIMEOUT_USEC (10 * USEC_PER_SEC)
+/* How long this host waits for a peer's answers to its own Challenge and Hello: a member's loop may be busy
+ * for a while (a large merge), and a timeout here costs a whole reconnection. */
+#define HANDSHAKE_CALL_TIMEOUT_USEC (60 * USEC_PER_SEC)
 /* accept() failing for lack of descriptors or memory: the socket stays readable, so listening pauses. */
 #define ACCEPT_PAUSE_USEC (1 * USEC_PER_SEC)
 /* Pushes waiting to be written to one peer: beyond this it gets the next whole-state exchange instead. */
@@ -61,6 +64,7 @@ typedef struct PeerConn {
         bool farewell; /* outbound to a removed member: its last state is on the way */
         uint8_t nonce_mine[HANDSHAKE_NONCE_LEN], nonce_theirs[HANDSHAKE_NONCE_LEN];
         bool challenged;      /* inbound: Challenge answered, Hello may follow */
+        bool deadline_renewed; /* inbound: the deadline was given once more after Challenge */
         char *claimed;        /* inbound: the host its Challenge named */
         char *key;            /* inbound: the key it proved */
         bool joining;         /* inbound: accepted as the first member of a host that had none */
@@ -312,7 +316,7 @@ static int call_challenge(sd_bus *b, PeerConn *c)
         if (r >= 0)
                 r = sd_bus_message_append_array(call, 'y', c->nonce_mine, HANDSHAKE_NONCE_LEN);
         if (r >= 0)
-                r = sd_bus_call_async(b, NULL, call, on_challenge_reply, c, HELLO_TIMEOUT_USEC);
+                r = sd_bus_call_async(b, NULL, call, on_challenge_reply, c, HANDSHAKE_CALL_TIMEOUT_USEC);
         return r;
 }
 
@@ -328,7 +332,7 @@ static int call_hello(PeerConn *c, const uint8_t sig[HOSTKEY_SIG_LEN])
         if (r >= 0)
                 r = sd_bus_message_append_array(call, 'y', sig, HOSTKEY_SIG_LEN);
         if (r >= 0)
-                r = sd_bus_call_async(c->bus, NULL, call, on_hello_reply, c, HELLO_TIMEOUT_USEC);
+                r = sd_bus_call_async(c->bus, NULL, call, on_hello_reply, c, HANDSHAKE_CALL_TIMEOUT_USEC);
         return r;
 }
 
@@ -1184,11 +1188,23 @@ static int on_hello_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 {
         PeerConn *c = userdata;
 
-        if (!c->ready) {
-                log_warning("Peer socket: closing a connection from uid %u that did not prove membership in %llu s",
-                        (unsigned) c->uid, (unsigned long long) (HELLO_TIMEOUT_USEC / USEC_PER_SEC));
-                conn_doom(c);
+        /* This host's own loop may have been busy past the deadline (a large merge, a slow kernel): what the
+         * peer sent meanwhile counts, so it is read first. A connection that got as far as Challenge gets the
+         * time once more for its Hello. */
+        for (unsigned i = 0; i < 8 && !c->ready && !c->doomed; i++)
+                if (sd_bus_process(c->bus, NULL) <= 0)
+                        break;
+        if (c->ready || c->doomed)
+                return 0;
+        if (c->challenged && !c->deadline_renewed) {
+                c->deadline_renewed = true;
+                (void) sd_event_source_set_time(s, mono_usec() + HELLO_TIMEOUT_USEC);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+                return 0;
         }
+        log_warning("Peer socket: closing a connection from uid %u that did not prove membership in time",
+                (unsigned) c->uid);
+        conn_doom(c);
         return 0;
 }
 
