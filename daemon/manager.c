@@ -51,6 +51,8 @@ static char *strdup_or_null(const char *s, bool *oom)
         return d;
 }
 
+static void save_retry_arm(Manager *m);
+
 int manager_new(const ManagerOptions *o, Manager **ret)
 {
         Manager *m;
@@ -180,6 +182,8 @@ int manager_new(const ManagerOptions *o, Manager **ret)
                 manager_free(m);
                 return log_error_errno(r, "Creating event loop: %m");
         }
+        if (m->need_snapshot)
+                save_retry_arm(m);
         *ret = m;
         return 0;
 }
@@ -192,6 +196,7 @@ Manager *manager_free(Manager *m)
         sd_event_source_disable_unref(m->resync_source);
         sd_event_source_disable_unref(m->nft_source);
         sd_event_source_disable_unref(m->periodic_source);
+        sd_event_source_disable_unref(m->save_retry_source);
         if (m->monitor)
                 mnl_socket_close(m->monitor);
         peers_free(m->peers);
@@ -278,6 +283,18 @@ int put_tomb(Manager *m, TombKind kind, const char *router, const char *key, Dlr
         return 0;
 }
 
+/* The saved state may be behind memory or end in a refused record: the next write must be a snapshot. */
+static void need_snapshot(Manager *m)
+{
+        m->need_snapshot = true;
+        save_retry_arm(m);
+}
+
+static int storage_error(Manager *m, int r, DlrError *e)
+{
+        return dlr_error_set(e, DLR_ERROR_STORAGE, r, "saving state in %s: %s", m->state_dir, strerror(-r));
+}
+
 static int save(Manager *m, DlrError *e)
 {
         _cleanup_free_ char *json = NULL;
@@ -288,26 +305,88 @@ static int save(Manager *m, DlrError *e)
         if (r < 0)
                 return dlr_error_set(e, DLR_ERROR_INTERNAL, r, "serialising state: %s", strerror(-r));
         r = persist_save(m->state_dir, json, len);
-        if (r < 0)
-                return dlr_error_set(e, DLR_ERROR_INTERNAL, r, "saving state in %s: %s", m->state_dir, strerror(-r));
+        if (r < 0) {
+                /* The previous snapshot is back, but whether that is durable is not known for sure. */
+                need_snapshot(m);
+                return storage_error(m, r, e);
+        }
         m->snapshot_bytes = len;
         m->journal_bytes = 0;
+        if (m->need_snapshot) {
+                m->need_snapshot = false;
+                m->save_retry_usec = 0;
+                (void) sd_event_source_set_enabled(m->save_retry_source, SD_EVENT_OFF);
+                log_info("State saved in %s again", m->state_dir);
+        }
         return 0;
+}
+
+#define SAVE_RETRY_MIN_USEC (1000000ULL)
+#define SAVE_RETRY_MAX_USEC (30 * 1000000ULL)
+
+/* Keeps trying to make memory durable, so that merged changes are saved once space is back even when no
+ * local call comes. */
+static int on_save_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+        DlrError e = {};
+
+        if (!m->need_snapshot)
+                return 0;
+        /* save() has scheduled the next attempt. */
+        if (save(m, &e) < 0)
+                log_warning("%s; retrying in %llus", e.msg, (unsigned long long) (m->save_retry_usec / 1000000));
+        return 0;
+}
+
+static void save_retry_arm(Manager *m)
+{
+        int r;
+
+        if (!m->event)
+                return;
+        m->save_retry_usec = m->save_retry_usec == 0 ? SAVE_RETRY_MIN_USEC :
+                MIN(m->save_retry_usec * 2, SAVE_RETRY_MAX_USEC);
+        if (!m->save_retry_source) {
+                r = sd_event_add_time_relative(m->event, &m->save_retry_source, CLOCK_MONOTONIC, m->save_retry_usec,
+                        0, on_save_retry, m);
+                if (r < 0)
+                        log_warning_errno(r, "Scheduling a retry of saving state: %m");
+                return;
+        }
+        (void) sd_event_source_set_time_relative(m->save_retry_source, m->save_retry_usec);
+        (void) sd_event_source_set_enabled(m->save_retry_source, SD_EVENT_ONESHOT);
 }
 
 /* Journal slack before a snapshot replaces it: small changes stay cheap, replay at start stays bounded. */
 #define JOURNAL_SLACK ((size_t) 64 * 1024 * 1024)
 
 /* Appends a record built for the generation already bumped by the caller; on failure the generation goes
- * back and the caller undoes its change. */
+ * back and the caller undoes its change. While the saved state may be behind memory, a snapshot is written
+ * instead. */
 static int commit_append(Manager *m, const char *rec, size_t len, DlrError *e)
 {
-        int r = persist_append(m->state_dir, rec, len);
+        bool torn = false;
+        int r;
+
+        if (m->need_snapshot)
+                r = save(m, e);
+        else {
+                r = persist_append(m->state_dir, rec, len, &torn);
+                if (r < 0) {
+                        if (torn) {
+                                log_error("State journal in %s could not be cut back after a failed append: "
+                                        "a snapshot must replace it", m->state_dir);
+                                need_snapshot(m);
+                        }
+                        storage_error(m, r, e);
+                } else
+                        m->journal_bytes += len;
+        }
         if (r < 0) {
                 m->config->generation--;
-                return dlr_error_set(e, DLR_ERROR_INTERNAL, r, "saving state in %s: %s", m->state_dir, strerror(-r));
+                return r;
         }
-        m->journal_bytes += len;
         if (m->journal_bytes > m->snapshot_bytes + JOURNAL_SLACK) {
                 DlrError e2 = {};
                 /* The change is already durable in the journal; a failed compaction is retried next time. */
@@ -396,13 +475,25 @@ static int replay_journal(Manager *m)
                 return 0;
         if (r < 0)
                 return log_error_errno(r, "Reading the state journal in %s: %m", m->state_dir);
+        uint64_t base = m->config->generation;
+        size_t skipped = 0;
         for (size_t at = 0; at < len;) {
                 char *nl = memchr(buf + at, '\n', len - at);
                 if (!nl) {
+                        /* Cut it off now, or the next append would glue onto it. */
                         log_warning("Dropping an incomplete last journal record (%zu bytes)", len - at);
+                        r = persist_cut_journal(m->state_dir, at);
+                        if (r < 0) {
+                                log_warning_errno(r, "Cutting the state journal back: %m; a snapshot will replace it");
+                                m->need_snapshot = true;
+                        }
+                        len = at;
                         break;
                 }
-                r = config_replay_journal(m->config, buf + at, (size_t) (nl - (buf + at)), err, sizeof err);
+                r = config_replay_journal_after(m->config, buf + at, (size_t) (nl - (buf + at)), base, err,
+                        sizeof err);
+                if (r > 0)
+                        skipped++;
                 if (r < 0) {
                         log_error("State journal record %zu in %s is not valid, refusing to start: %s", n + 1,
                                 m->state_dir, err);
@@ -412,8 +503,10 @@ static int replay_journal(Manager *m)
                 at = (size_t) (nl - buf) + 1;
         }
         m->journal_bytes = len;
-        if (n > 0)
-                log_info("Replayed %zu journal record(s)", n);
+        if (n > skipped)
+                log_info("Replayed %zu journal record(s)", n - skipped);
+        if (skipped > 0)
+                log_info("Skipped %zu journal record(s) the snapshot already holds", skipped);
         return 0;
 }
 
@@ -1285,8 +1378,11 @@ int manager_peer_merge(Manager *m, const char *origin, const char *doc, size_t l
                 kk = commit(m, &se);
         else
                 kk = commit_record(m, build_merge, &(MergeRecord) { .doc = doc, .len = len }, &se);
-        if (kk < 0)
+        if (kk < 0) {
+                /* The merge stays in memory, where peers and the kernel already see it: save it later. */
                 log_error("peer=%s: saving a merged change: %s", origin, se.msg);
+                need_snapshot(m);
+        }
         emit_merged(m, &res);
         if (!was_removed && manager_removed(m))
                 log_warning("peer=%s: this host was removed from the cluster", origin);

@@ -60,6 +60,11 @@ typedef struct Manager {
         sd_event_source *nft_source;
 
         size_t snapshot_bytes, journal_bytes;
+        /* The saved state may differ from memory (a merged change that could not be saved, a journal that could
+         * not be cut back after a failed append): the next write is a whole snapshot, retried until one is. */
+        bool need_snapshot;
+        sd_event_source *save_retry_source;
+        uint64_t save_retry_usec;
 
         char digest[65];
         uint64_t digest_generation;

@@ -1,4 +1,4 @@
-/* Atomic replacement of the state file. */
+/* The saved state: a snapshot replaced atomically and a journal of the changes since. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -14,12 +14,20 @@
 
 #define STATE_FILE "state.json"
 #define JOURNAL_FILE "state.journal"
+#define PREV_FILE ".state.json.prev"
 #define STATE_MAX (1024L * 1024 * 1024)
+
+/* Makes the directory's entries durable. */
+static int sync_dir(int dfd)
+{
+        return fsync(dfd) < 0 ? -errno : 0;
+}
 
 int persist_save(const char *dir, const char *data, size_t len)
 {
         _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
         char tmp[64];
+        bool had_prev = true;
         int r;
 
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -32,28 +40,61 @@ int persist_save(const char *dir, const char *data, size_t len)
         r = write_all(fd, data, len);
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
+        /* Keep the snapshot being replaced under a second name until the new one is durable, so that a
+         * failure after the rename can put it back: a refused change must not reappear at the next start. */
+        if (r == 0 && unlinkat(dfd, PREV_FILE, 0) < 0 && errno != ENOENT)
+                r = -errno;
+        if (r == 0 && linkat(dfd, STATE_FILE, dfd, PREV_FILE, 0) < 0) {
+                if (errno == ENOENT)
+                        had_prev = false;
+                else
+                        r = -errno;
+        }
         if (r == 0 && renameat(dfd, tmp, dfd, STATE_FILE) < 0)
                 r = -errno;
         if (r < 0) {
                 (void) unlinkat(dfd, tmp, 0);
+                (void) unlinkat(dfd, PREV_FILE, 0);
                 return r;
         }
-        /* The snapshot holds everything the journal did: drop it. A crash before the unlink only means records
-         * are replayed onto a snapshot that already has them, which replay tolerates. */
-        if (unlinkat(dfd, JOURNAL_FILE, 0) < 0 && errno != ENOENT)
-                return -errno;
-        /* The rename is durable only once the directory is. */
-        if (fsync(dfd) < 0)
+        r = sync_dir(dfd);
+        if (r < 0) {
+                /* Not known to be durable: go back to the previous snapshot, which with the journal still
+                 * beside it holds exactly what was there before. */
+                if (had_prev)
+                        (void) renameat(dfd, PREV_FILE, dfd, STATE_FILE);
+                else
+                        (void) unlinkat(dfd, STATE_FILE, 0);
+                (void) fsync(dfd);
+                return r;
+        }
+        /* The snapshot is durable and holds everything the journal did: the journal and the previous snapshot
+         * can go. Failing to remove them loses nothing: replay skips records the snapshot already has. */
+        (void) unlinkat(dfd, JOURNAL_FILE, 0);
+        (void) unlinkat(dfd, PREV_FILE, 0);
+        (void) fsync(dfd);
+        return 0;
+}
+
+/* Cuts the journal back to its length before a failed append and makes that durable. */
+static int journal_cut(int fd, off_t size)
+{
+        while (ftruncate(fd, size) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        if (fdatasync(fd) < 0)
                 return -errno;
         return 0;
 }
 
-int persist_append(const char *dir, const char *data, size_t len)
+int persist_append(const char *dir, const char *data, size_t len, bool *ret_torn)
 {
         _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
         bool created = false;
+        struct stat st;
         int r;
 
+        *ret_torn = false;
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return -errno;
@@ -64,19 +105,35 @@ int persist_append(const char *dir, const char *data, size_t len)
         }
         if (fd < 0)
                 return -errno;
+        /* Where this record begins: a failed append is cut back to exactly here, never further, so that
+         * acknowledged records before it stay whatever happened to this one. */
+        if (fstat(fd, &st) < 0)
+                return -errno;
         r = write_all(fd, data, len);
+        if (r == 0 && fdatasync(fd) < 0)
+                r = -errno;
+        if (r == 0 && created)
+                r = sync_dir(dfd);
         if (r < 0) {
-                /* Cut off the partial record, so the next one does not glue onto it. */
-                struct stat st;
-                if (fstat(fd, &st) == 0 && (size_t) st.st_size >= len)
-                        (void) ftruncate(fd, st.st_size - (off_t) len);
+                /* After a failed fdatasync the record may still reach the disk later: remove it. */
+                if (journal_cut(fd, st.st_size) < 0)
+                        *ret_torn = true;
                 return r;
         }
-        if (fdatasync(fd) < 0)
-                return -errno;
-        if (created && fsync(dfd) < 0)
-                return -errno;
         return 0;
+}
+
+int persist_cut_journal(const char *dir, size_t size)
+{
+        _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
+
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        fd = openat(dfd, JOURNAL_FILE, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        return journal_cut(fd, (off_t) size);
 }
 
 static int load_file(const char *dir, const char *name, char **ret, size_t *ret_len);

@@ -12,6 +12,7 @@ static const char *const dlr_error_kind_table[_DLR_ERROR_KIND_MAX] = {
         [DLR_ERROR_CONFLICT] = "org.dlrd1.Error.Conflict",
         [DLR_ERROR_KERNEL] = "org.dlrd1.Error.Kernel",
         [DLR_ERROR_INTERNAL] = "org.dlrd1.Error.Internal",
+        [DLR_ERROR_STORAGE] = "org.dlrd1.Error.Storage",
 };
 DEFINE_STRING_TABLE_LOOKUP(dlr_error_kind, DlrErrorKind, _DLR_ERROR_KIND_MAX)
 

@@ -11,6 +11,7 @@ typedef enum DlrErrorKind {
         DLR_ERROR_CONFLICT,
         DLR_ERROR_KERNEL,
         DLR_ERROR_INTERNAL,
+        DLR_ERROR_STORAGE,
         _DLR_ERROR_KIND_MAX,
         _DLR_ERROR_KIND_INVALID = -EINVAL,
 } DlrErrorKind;

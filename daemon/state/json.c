@@ -1068,6 +1068,12 @@ int config_from_json(const char *s, size_t len, Config **ret, char *errbuf, size
 
 int config_replay_journal(Config *c, const char *line, size_t len, char *errbuf, size_t errsize)
 {
+        return config_replay_journal_after(c, line, len, 0, errbuf, errsize);
+}
+
+int config_replay_journal_after(Config *c, const char *line, size_t len, uint64_t snapshot_generation, char *errbuf,
+                size_t errsize)
+{
         static const char *const keys[] = { "op", "generation", "lamport", "router", "routes", "prefix", "time", "doc",
                 NULL };
         _cleanup_(json_object_putp) json_object *root = NULL;
@@ -1081,6 +1087,14 @@ int config_replay_journal(Config *c, const char *line, size_t len, char *errbuf,
                 return k;
         if (!json_object_is_type(root, json_type_object) || !keys_allowed(root, keys))
                 ERR(-EINVAL, "journal record has unknown keys");
+        if (snapshot_generation > 0 && json_object_object_get_ex(root, "generation", &v)) {
+                uint64_t g;
+                if (get_counter(v, &g) < 0)
+                        ERR(-EINVAL, "journal record: bad \"generation\"");
+                /* Written before the snapshot, which already holds it. */
+                if (g <= snapshot_generation)
+                        return 1;
+        }
         op = get_str(root, "op");
         router = get_str(root, "router");
         if (op && streq(op, "merge")) {

@@ -61,3 +61,8 @@ int journal_delete_route(const Config *c, const Router *r, const IpPrefix *p, ch
 /* Applies one record (without its newline) to c, validating it like a configuration. Replaying a record
  * twice is harmless. */
 int config_replay_journal(Config *c, const char *line, size_t len, char *errbuf, size_t errsize);
+/* The same for a journal beside a snapshot of generation snapshot_generation: a record of that generation or
+ * older was written before the snapshot, which holds it already (a journal the snapshot could not remove),
+ * and is skipped: returns 1. Replaying it could undo a later change that the snapshot holds. */
+int config_replay_journal_after(Config *c, const char *line, size_t len, uint64_t snapshot_generation, char *errbuf,
+                size_t errsize);

@@ -16,6 +16,7 @@ static const struct {
         {DLR_ERROR_CONFLICT, "org.dlrd1.Error.Conflict"},
         {DLR_ERROR_KERNEL, "org.dlrd1.Error.Kernel"},
         {DLR_ERROR_INTERNAL, "org.dlrd1.Error.Internal"},
+        {DLR_ERROR_STORAGE, "org.dlrd1.Error.Storage"},
 };
 
 START_TEST(test_kind_to_string)
