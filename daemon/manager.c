@@ -304,10 +304,13 @@ static int save(Manager *m, DlrError *e)
         r = config_to_state(m->config, &json, &len);
         if (r < 0)
                 return dlr_error_set(e, DLR_ERROR_INTERNAL, r, "serialising state: %s", strerror(-r));
-        r = persist_save(m->state_dir, json, len);
+        bool torn;
+        r = persist_save(m->state_dir, json, len, &torn);
         if (r < 0) {
-                /* The previous snapshot is back, but whether that is durable is not known for sure. */
-                need_snapshot(m);
+                if (torn) {
+                        log_error("State snapshot in %s could not be put back after a failed save", m->state_dir);
+                        need_snapshot(m);
+                }
                 return storage_error(m, r, e);
         }
         m->snapshot_bytes = len;
@@ -1412,8 +1415,10 @@ void manager_collect_tombs(Manager *m)
         if (n > 0) {
                 DlrError e = {};
                 log_debug("Forgot %zu tombstone(s) every member has", n);
-                if (save(m, &e) < 0)
+                if (save(m, &e) < 0) {
                         log_warning("%s", e.msg);
+                        need_snapshot(m);
+                }
         }
 }
 

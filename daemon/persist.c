@@ -23,13 +23,14 @@ static int sync_dir(int dfd)
         return fsync(dfd) < 0 ? -errno : 0;
 }
 
-int persist_save(const char *dir, const char *data, size_t len)
+int persist_save(const char *dir, const char *data, size_t len, bool *ret_torn)
 {
         _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
         char tmp[64];
         bool had_prev = true;
         int r;
 
+        *ret_torn = false;
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return -errno;
@@ -61,11 +62,9 @@ int persist_save(const char *dir, const char *data, size_t len)
         if (r < 0) {
                 /* Not known to be durable: go back to the previous snapshot, which with the journal still
                  * beside it holds exactly what was there before. */
-                if (had_prev)
-                        (void) renameat(dfd, PREV_FILE, dfd, STATE_FILE);
-                else
-                        (void) unlinkat(dfd, STATE_FILE, 0);
-                (void) fsync(dfd);
+                int k = had_prev ? renameat(dfd, PREV_FILE, dfd, STATE_FILE) : unlinkat(dfd, STATE_FILE, 0);
+                if (k < 0 || fsync(dfd) < 0)
+                        *ret_torn = true;
                 return r;
         }
         /* The snapshot is durable and holds everything the journal did: the journal and the previous snapshot

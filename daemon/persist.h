@@ -8,8 +8,9 @@
 
 /* Writes a snapshot to dir/state.json via a temporary file, fsync, rename and fsync of the directory, then
  * removes the journal, which the snapshot supersedes. When the directory cannot be made durable after the
- * rename, the previous snapshot is put back and the call fails. */
-int persist_save(const char *dir, const char *data, size_t len);
+ * rename, the previous snapshot is put back and the call fails; *ret_torn tells that putting it back was not
+ * made durable either, so the refused snapshot may still be what the next start reads. */
+int persist_save(const char *dir, const char *data, size_t len, bool *ret_torn);
 
 /* Reads dir/state.json; -ENOENT when there is none yet. */
 int persist_load(const char *dir, char **ret, size_t *ret_len);

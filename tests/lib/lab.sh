@@ -46,6 +46,7 @@ LAB_PFX=${LAB_PFX:-dlt$$-}
 LAB_DIR=""
 LAB_PIDS=()              # every background pid we started (any kind)
 LAB_NETNS=()             # every namespace we created
+LAB_MOUNTS=()            # every file system we mounted
 declare -A LAB_NS=()     # logical name -> netns name (hosts, VMs, underlay)
 declare -A LAB_BUS=()    # host -> bus address
 declare -A LAB_BUS_PID=()
@@ -301,6 +302,10 @@ _lab_cleanup() {
 		ip netns del "$ns" 2>/dev/null
 	done
 	LAB_NETNS=()
+	for ((i = ${#LAB_MOUNTS[@]} - 1; i >= 0; i--)); do
+		umount -l "${LAB_MOUNTS[$i]}" 2>/dev/null
+	done
+	LAB_MOUNTS=()
 	if [[ -n $LAB_DIR && -d $LAB_DIR ]]; then
 		if [[ ${LAB_KEEP:-0} == 1 ]]; then
 			printf '# kept %s\n' "$LAB_DIR"
@@ -309,6 +314,17 @@ _lab_cleanup() {
 		fi
 	fi
 	exit "$rc"
+}
+
+# lab_mount_tmpfs DIR SIZE - a tmpfs of SIZE (e.g. 1m) on DIR, which keeps its
+# files; unmounted by cleanup.
+lab_mount_tmpfs() {
+	local dir=$1 size=$2 keep
+	keep=$(mktemp -d "$LAB_DIR/keep.XXXXXX") || fail "mktemp"
+	cp -a "$dir/." "$keep/" && mount -t tmpfs -o "size=$size,mode=0700" tmpfs "$dir" &&
+		cp -a "$keep/." "$dir/" || fail "tmpfs on $dir"
+	LAB_MOUNTS+=("$dir")
+	rm -rf -- "$keep"
 }
 
 # ---------------------------------------------------------------------------

@@ -161,12 +161,14 @@ START_TEST(test_save_fails_keeps_previous)
 {
         _cleanup_free_ char *s = NULL, *j = NULL;
         const char *big = "{\"version\":1,\"generation\":2,\"padding\":\"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\"}";
+        bool torn = true;
         size_t len;
 
-        ck_assert_int_eq(persist_save(dir, "{\"generation\":1}", 16), 0);
+        ck_assert_int_eq(persist_save(dir, "{\"generation\":1}", 16, &torn), 0);
         append_ok(A);
         limit_size(20);
-        ck_assert_int_eq(persist_save(dir, big, strlen(big)), -EFBIG);
+        ck_assert_int_eq(persist_save(dir, big, strlen(big), &torn), -EFBIG);
+        ck_assert(!torn);
         unlimit_size();
         ck_assert_int_eq(persist_load(dir, &s, &len), 0);
         ck_assert_str_eq(s, "{\"generation\":1}");
@@ -180,11 +182,12 @@ START_TEST(test_save_supersedes_journal)
 {
         _cleanup_free_ char *s = NULL;
         char *buf = NULL;
+        bool torn = true;
         size_t len;
 
-        ck_assert_int_eq(persist_save(dir, "{\"generation\":1}", 16), 0);
+        ck_assert_int_eq(persist_save(dir, "{\"generation\":1}", 16, &torn), 0);
         append_ok(A);
-        ck_assert_int_eq(persist_save(dir, "{\"generation\":2}", 16), 0);
+        ck_assert_int_eq(persist_save(dir, "{\"generation\":2}", 16, &torn), 0);
         ck_assert_int_eq(persist_load(dir, &s, &len), 0);
         ck_assert_str_eq(s, "{\"generation\":2}");
         ck_assert_int_eq(persist_load_journal(dir, &buf, &len), -ENOENT);
