@@ -83,6 +83,7 @@ int manager_new(const ManagerOptions *o, Manager **ret)
         m = calloc(1, sizeof *m);
         if (!m)
                 return log_oom();
+        learn_limit_init(&m->learn, NULL);
         m->host_id = strdup_or_null(o->host_id, &oom);
         m->vtep = strdup_or_null(o->vtep, &oom);
         m->bus_address = strdup_or_null(o->bus_address, &oom);
@@ -1858,6 +1859,13 @@ static void learn(Manager *m, Router *r, Lif *l, const uint8_t mac[6], const IpP
                 ip_prefix_to_string(&cur->addresses[i], false, addrs[i], sizeof addrs[i]);
                 n++;
         }
+        /* Past here the traffic asks for a change: journal record, push to every peer. */
+        uint64_t at = now(CLOCK_MONOTONIC);
+        if (!learn_limit_take(&m->learn, r->name, l->name, port, at)) {
+                log_warning("dlr=%s lif=%s port=%s: learning rate limited, dropping what endpoint %s says",
+                        r->name, l->name, port, macs);
+                return;
+        }
         if (ip) {
                 if (n == DLR_ENDPOINT_ADDRESSES_MAX) {
                         log_warning("dlr=%s lif=%s endpoint=%s: already %u addresses, not learning another", r->name,
@@ -1873,6 +1881,11 @@ static void learn(Manager *m, Router *r, Lif *l, const uint8_t mac[6], const IpP
                 if (other) {
                         char om[18];
                         mac_format(other->mac, om);
+                        if (!learn_limit_move(&m->learn, r->name, l->name, addrs[n - 1], at)) {
+                                log_warning("dlr=%s lif=%s: %s flaps between endpoints %s and %s: it stays with %s "
+                                        "for now", r->name, l->name, addrs[n - 1], om, macs, om);
+                                return;
+                        }
                         log_info("dlr=%s lif=%s: %s moves from endpoint %s to %s", r->name, l->name, addrs[n - 1], om, macs);
                         if (manager_delete_endpoint(m, r->name, l->name, om, &e) < 0) {
                                 log_warning("dlr=%s lif=%s endpoint=%s: %s", r->name, l->name, om, e.msg);

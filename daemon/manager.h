@@ -10,6 +10,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "reconcile/learnlimit.h"
 #include "reconcile/reconcile.h"
 #include "shared/error.h"
 #include "state/config.h"
@@ -58,6 +59,8 @@ typedef struct Manager {
         sd_event_source *periodic_source;
         bool resync_links, resync_routes, resync_neigh, resync_firewall;
         sd_event_source *nft_source;
+
+        LearnLimit learn; /* bounds on what tenant traffic makes this host learn */
 
         size_t snapshot_bytes, journal_bytes;
         /* The saved state may differ from memory (a merged change that could not be saved, a journal that could
