@@ -198,6 +198,7 @@ Manager *manager_free(Manager *m)
         sd_event_source_disable_unref(m->nft_source);
         sd_event_source_disable_unref(m->periodic_source);
         sd_event_source_disable_unref(m->save_retry_source);
+        sd_event_source_disable_unref(m->post_source);
         if (m->monitor)
                 mnl_socket_close(m->monitor);
         peers_free(m->peers);
@@ -345,15 +346,13 @@ static int on_save_retry(sd_event_source *s, uint64_t usec, void *userdata)
 
 static void save_retry_arm(Manager *m)
 {
-        int r;
-
         if (!m->event)
                 return;
         m->save_retry_usec = m->save_retry_usec == 0 ? SAVE_RETRY_MIN_USEC :
                 MIN(m->save_retry_usec * 2, SAVE_RETRY_MAX_USEC);
         if (!m->save_retry_source) {
-                r = sd_event_add_time_relative(m->event, &m->save_retry_source, CLOCK_MONOTONIC, m->save_retry_usec,
-                        0, on_save_retry, m);
+                int r = sd_event_add_time_relative(m->event, &m->save_retry_source, CLOCK_MONOTONIC,
+                        m->save_retry_usec, 0, on_save_retry, m);
                 if (r < 0)
                         log_warning_errno(r, "Scheduling a retry of saving state: %m");
                 return;
@@ -1614,7 +1613,8 @@ int manager_attach_port(Manager *m, const char *router, const char *lif, const c
                 return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENOENT, "router %s not found", router);
         if (!router_find_lif(r, lif))
                 return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENOENT, "dlr=%s: LIF %s not found", router, lif);
-        k = reconcile_check_port(&m->rc, ifname, e);
+        PortState prev = {};
+        k = reconcile_check_port(&m->rc, ifname, &prev, e);
         if (k < 0)
                 return k;
         p = config_find_port(m->config, ifname);
@@ -1631,7 +1631,9 @@ int manager_attach_port(Manager *m, const char *router, const char *lif, const c
         if (k < 0) {
                 DlrError ignored = {};
                 (void) config_remove_port(m->config, ifname);
-                (void) reconcile_detach_port(&m->rc, ifname, &ignored);
+                /* Back where it was: in the bridge it was in, if any, up or down as it was. */
+                if (reconcile_restore_port(&m->rc, ifname, &prev, &ignored) < 0)
+                        log_warning("%s", ignored.msg);
                 return k;
         }
         log_info("dlr=%s lif=%s port=%s: attached", router, lif, ifname);
@@ -2084,6 +2086,24 @@ static int on_nft_monitor(sd_event_source *s, int fd, uint32_t revents, void *us
         return 0;
 }
 
+/* After every dispatch: a kernel change whose outcome is partly unknown (a netlink socket error, lost
+ * answers, a rollback that failed) leaves the kernel unlike what dlrd believes; the full resync that fixes it
+ * is scheduled here, whichever path made the change. */
+static int on_post(sd_event_source *s, void *userdata)
+{
+        Manager *m = userdata;
+        bool links = netlink_take_uncertain(m->rc.nl), firewall = nft_take_uncertain(m->rc.nft);
+
+        if (links || firewall) {
+                log_warning("The outcome of a kernel change is not known for sure: resyncing%s%s",
+                        links ? " links and routes" : "", firewall ? (links ? " and nftables" : " nftables") : "");
+                m->resync_firewall |= firewall;
+                m->resync_neigh |= links;
+                schedule_resync(m, links, links);
+        }
+        return 0;
+}
+
 static int on_periodic(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Manager *m = userdata;
@@ -2114,6 +2134,8 @@ int manager_start(Manager *m)
         if (r >= 0)
                 r = sd_event_add_time_relative(m->event, &m->periodic_source, CLOCK_MONOTONIC, PERIODIC_USEC, 0,
                         on_periodic, m);
+        if (r >= 0)
+                r = sd_event_add_post(m->event, &m->post_source, on_post, m);
         if (r < 0)
                 return log_error_errno(r, "Setting up event sources: %m");
 

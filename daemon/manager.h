@@ -57,22 +57,23 @@ typedef struct Manager {
         sd_event_source *monitor_source;
         sd_event_source *resync_source;
         sd_event_source *periodic_source;
+        sd_event_source *post_source; /* after each dispatch: resync when a kernel change's outcome is unknown */
         bool resync_links, resync_routes, resync_neigh, resync_firewall;
         sd_event_source *nft_source;
 
         LearnLimit learn; /* bounds on what tenant traffic makes this host learn */
 
         size_t snapshot_bytes, journal_bytes;
-        /* The saved state may differ from memory (a merged change that could not be saved, a journal that could
-         * not be cut back after a failed append): the next write is a whole snapshot, retried until one is. */
-        bool need_snapshot;
-        sd_event_source *save_retry_source;
+        sd_event_source *save_retry_source; /* retries a snapshot while need_snapshot, with backoff */
         uint64_t save_retry_usec;
 
         char digest[65];
         uint64_t digest_generation;
         bool digest_valid;
         bool ready;
+        /* The saved state may differ from memory (a merged change that could not be saved, a journal that could
+         * not be cut back after a failed append): the next write is a whole snapshot, retried until one is. */
+        bool need_snapshot;
 } Manager;
 
 /* Validates options, loads saved state (refusing a corrupt file), and opens netlink. */

@@ -267,6 +267,7 @@ int nft_batch_commit(Nft *n, DlrError *e)
 
         if (mnl_socket_sendto(n->sock, b->buf, b->len) < 0) {
                 r = -errno;
+                n->uncertain = true;
                 return dlr_error_set(e, DLR_ERROR_KERNEL, r, "nftables: sending the transaction: %s", strerror(-r));
         }
         r = drain(n, &out);
@@ -274,12 +275,16 @@ int nft_batch_commit(Nft *n, DlrError *e)
                 set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, BUF_MIN);
         if (need > BUF_MIN)
                 set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, BUF_MIN);
-        if (r < 0)
+        if (r < 0) {
+                n->synced = false;
+                n->uncertain = true;
                 return dlr_error_set(e, DLR_ERROR_KERNEL, r, "nftables: reading the answers: %s", strerror(-r));
+        }
         if (out.error != 0)
                 return owner_error(&b->msgs[out.error_index].owner, out.error, out.extack, e);
         if (out.lost) {
                 n->synced = false; /* the record of handles may be off: the next change does a full pass */
+                n->uncertain = true; /* and the tables may not be what the caller rolls back to: resync */
                 return dlr_error_set(e, DLR_ERROR_INTERNAL, -ENOBUFS,
                                 "nftables: answers to a transaction were lost; its outcome is unknown");
         }

@@ -44,6 +44,14 @@ int nft_monitor_open(Nft *n)
         return attach_filter(mnl_socket_get_fd(n->mon), n->portid);
 }
 
+bool nft_take_uncertain(Nft *n)
+{
+        bool u = n && n->uncertain;
+        if (n)
+                n->uncertain = false;
+        return u;
+}
+
 int nft_monitor_fd(const Nft *n)
 {
         return mnl_socket_get_fd(n->mon);

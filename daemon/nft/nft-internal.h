@@ -132,6 +132,7 @@ struct Nft {
         size_t n_routers;
         char *host_id;   /* from the last nft_sync(), for the fallback of nft_rule_put() */
         bool synced;     /* the handles match the kernel */
+        bool uncertain;  /* a transaction's outcome is unknown since the last nft_take_uncertain */
         bool dirty;      /* someone else changed our tables since */
         bool probed;
         unsigned features;

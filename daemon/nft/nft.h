@@ -29,6 +29,11 @@ void nft_freep(Nft **n);
 
 /* The notification socket: readable when nf_tables changed. */
 int nft_monitor_fd(const Nft *n);
+
+/* Whether a transaction since the last call was sent without its answers all read (lost, or the socket
+ * failed), so the tables may differ from what dlrd rolled back to: a full firewall pass must follow. Clears
+ * it. */
+bool nft_take_uncertain(Nft *n);
 /* Reads pending notifications without blocking. Returns 1 when something in dlrd's tables changed that dlrd
  * did not do itself, or notifications were lost (ENOBUFS) — a full nft_sync() is due —, 0 otherwise, -errno
  * on failure. */

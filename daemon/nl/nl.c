@@ -30,6 +30,7 @@ struct Netlink {
         size_t n, cap_offsets;
         char *rx;
         char dump_error[128]; /* extended-ack text of the last failed dump */
+        bool uncertain;       /* a batch's outcome is partly unknown since the last netlink_take_uncertain */
 };
 
 void netlink_result_done(NetlinkResult *r)
@@ -257,8 +258,18 @@ int netlink_batch_commit(Netlink *nl, NetlinkResult *res)
                 if (r < 0)
                         break;
         }
+        /* Part of the batch may have gone in: what the kernel holds is no longer known for sure. */
+        if (r < 0 || res->lost)
+                nl->uncertain = true;
         netlink_batch_reset(nl);
         return r;
+}
+
+bool netlink_take_uncertain(Netlink *nl)
+{
+        bool u = nl->uncertain;
+        nl->uncertain = false;
+        return u;
 }
 
 int netlink_dump(Netlink *nl, mnl_cb_t cb, void *userdata)

@@ -47,6 +47,10 @@ size_t netlink_batch_count(const Netlink *nl);
  * negative errno when the socket itself failed. The batch is reset afterwards. */
 int netlink_batch_commit(Netlink *nl, NetlinkResult *result);
 
+/* Whether a batch since the last call failed on the socket or lost answers, so that the kernel may hold
+ * something other than what its callers believe (and roll back to): a full resync must follow. Clears it. */
+bool netlink_take_uncertain(Netlink *nl);
+
 /* Runs a dump request built with netlink_batch_add (flags NLM_F_DUMP) as the only message of the batch, calling cb
  * for each reply message. -EINTR when the kernel flagged the dump as interrupted (retry it). */
 int netlink_dump(Netlink *nl, mnl_cb_t cb, void *userdata);

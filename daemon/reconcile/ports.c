@@ -128,7 +128,7 @@ int port_refusals(const KLinks *links, const KAddrs *addrs, const IpPrefix *vtep
         return 0;
 }
 
-int reconcile_check_port(Reconciler *rc, const char *ifname, DlrError *e)
+int reconcile_check_port(Reconciler *rc, const char *ifname, PortState *ret_prev, DlrError *e)
 {
         _cleanup_free_ PortRefusal *refusals = NULL;
         KLinks links = {};
@@ -164,6 +164,9 @@ int reconcile_check_port(Reconciler *rc, const char *ifname, DlrError *e)
                 r = dlr_error_set(e, DLR_ERROR_INVALID_ARGUMENT, -EINVAL,
                         "port=%s: cannot be a VM port: it is %s", ifname,
                         port_refusal_to_string(refusals[k - links.v]));
+        else if (ret_prev)
+                *ret_prev = (PortState) { .ifindex = k->ifindex, .master = k->master > 0 ? k->master : 0,
+                        .up = (k->flags & IFF_UP) != 0 };
 finish:
         kaddrs_done(&addrs);
         klinks_done(&links);
@@ -234,25 +237,43 @@ int reconcile_ports(Reconciler *rc, const Config *c, DlrError *e)
         return r;
 }
 
-int reconcile_detach_port(Reconciler *rc, const char *ifname, DlrError *e)
+/* Sends one link change and reports its outcome. */
+static int port_change(Reconciler *rc, int ifindex, const LinkSpec *spec, const char *ifname, const char *what,
+                DlrError *e)
 {
         NetlinkResult res;
-        int ifindex = (int) if_nametoindex(ifname);
         int r;
 
-        if (ifindex <= 0)
-                return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENODEV, "port=%s: no such interface", ifname);
         netlink_batch_reset(rc->nl);
-        LinkSpec spec = { .master = -1, .up = true };
-        r = kernel_link_change(rc->nl, ifindex, &spec);
+        r = kernel_link_change(rc->nl, ifindex, spec);
         if (r < 0)
                 return dlr_error_set(e, DLR_ERROR_INTERNAL, r, "building netlink request: %s", strerror(-r));
         r = netlink_batch_commit(rc->nl, &res);
         if (r < 0)
                 r = dlr_error_set(e, DLR_ERROR_KERNEL, r, "netlink: %s", strerror(-r));
         else if (res.n_errors > 0)
-                r = dlr_error_set(e, DLR_ERROR_KERNEL, res.errors[0].error, "port=%s: taking it out of its bridge: %s%s%s",
-                        ifname, strerror(-res.errors[0].error), NETLINK_EXTACK(res.errors[0].msg));
+                r = dlr_error_set(e, DLR_ERROR_KERNEL, res.errors[0].error, "port=%s: %s: %s%s%s", ifname, what,
+                        strerror(-res.errors[0].error), NETLINK_EXTACK(res.errors[0].msg));
         netlink_result_done(&res);
         return r;
+}
+
+int reconcile_restore_port(Reconciler *rc, const char *ifname, const PortState *prev, DlrError *e)
+{
+        /* By index: the name may have been taken by another link since. */
+        char name[IFNAMSIZ];
+        if (prev->ifindex <= 0 || !if_indextoname((unsigned) prev->ifindex, name) || !streq(name, ifname))
+                return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENODEV, "port=%s: no longer there", ifname);
+        LinkSpec spec = { .master = prev->master > 0 ? prev->master : -1, .up = prev->up };
+        return port_change(rc, prev->ifindex, &spec, ifname, "putting it back where it was", e);
+}
+
+int reconcile_detach_port(Reconciler *rc, const char *ifname, DlrError *e)
+{
+        int ifindex = (int) if_nametoindex(ifname);
+
+        if (ifindex <= 0)
+                return dlr_error_set(e, DLR_ERROR_NOT_FOUND, -ENODEV, "port=%s: no such interface", ifname);
+        LinkSpec spec = { .master = -1, .up = true };
+        return port_change(rc, ifindex, &spec, ifname, "taking it out of its bridge", e);
 }

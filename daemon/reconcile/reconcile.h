@@ -50,9 +50,21 @@ int reconcile_neighbours(Reconciler *rc, const Config *c, DlrError *e);
  * alone, with a warning. */
 int reconcile_ports(Reconciler *rc, const Config *c, DlrError *e);
 
+/* A port's place before dlrd plugged it in. */
+typedef struct PortState {
+        int ifindex;
+        int master; /* 0: none */
+        bool up;
+} PortState;
+
 /* Whether the link named ifname (or an alternative name of it) may be attached as a VM port: 0, or
- * org.dlrd1.Error.NotFound when there is no such link, InvalidArgument saying why not (ports.h). */
-int reconcile_check_port(Reconciler *rc, const char *ifname, DlrError *e);
+ * org.dlrd1.Error.NotFound when there is no such link, InvalidArgument saying why not (ports.h). When it may,
+ * *ret_prev (if not NULL) gets where it is now. */
+int reconcile_check_port(Reconciler *rc, const char *ifname, PortState *ret_prev, DlrError *e);
+
+/* Puts a port back as reconcile_check_port found it (its master, or none; up or down), if it is still the
+ * same link. */
+int reconcile_restore_port(Reconciler *rc, const char *ifname, const PortState *prev, DlrError *e);
 
 /* Takes a port out of whatever bridge it is in. -ENODEV when it does not exist. */
 int reconcile_detach_port(Reconciler *rc, const char *ifname, DlrError *e);
